@@ -1,0 +1,286 @@
+"""Derive the compact files in ``geo/data`` from the shared geography folder.
+
+Developer tool, never run at run time (it needs scipy and the source files):
+
+    python -m shadowtrace.geo.build_data PATH/TO/shared/data/geography
+
+Decisions are explained in ``geo/data/SOURCES.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import unicodedata
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+from shadowtrace.geo import EARTH_RADIUS_M
+
+OUT = Path(__file__).resolve().parent / "data"
+
+# GFW Anchorages-and-voyages.md: anchorages within 4 km are one group; a visit starts within 3 km.
+GROUP_M = 4_000.0
+VISIT_M = 3_000.0
+# One WPI point stands for a whole harbour. Radii grow with WPI "Harbor Size": at the median WPI
+# port the 90th-percentile distance of same-named GFW anchorages is ~3.7 km (very small),
+# ~5.9 km (small), ~9.4 km (medium), ~11 km (large); we stay below those because the GFW
+# anchorage groups already cover the outer anchorages.
+WPI_RADIUS_M = {"Very Small": 3_000.0, "Small": 4_000.0, "Medium": 6_000.0, "Large": 8_000.0}
+TERMINAL_RADIUS_M = 5_000.0  # berths plus the waiting anchorage around a "centre" given to 0.001 deg
+
+# Russian crude/product export terminals: reference-definitions.md (CREA outline centres),
+# plus two WPI entries with deep oil-terminal berths (WPI "Oil Terminal Depth (m)").
+RUSSIAN_TERMINALS: list[tuple[str, float, float, float, str]] = [
+    ("Primorsk", 60.334, 28.702, TERMINAL_RADIUS_M, "spec (CREA)"),
+    ("Ust-Luga", 59.709, 28.424, TERMINAL_RADIUS_M, "spec (CREA)"),
+    ("Vysotsk", 60.593, 28.546, TERMINAL_RADIUS_M, "spec (CREA)"),
+    ("Novorossiysk (Sheskharis)", 44.708, 37.840, TERMINAL_RADIUS_M, "spec (CREA)"),
+    ("CPC (Novorossiysk)", 44.627, 37.625, TERMINAL_RADIUS_M, "spec (CREA)"),
+    ("Tuapse", 44.083, 39.071, TERMINAL_RADIUS_M, "spec (CREA)"),
+    ("Taman", 45.120, 36.665, TERMINAL_RADIUS_M, "spec (CREA)"),
+    ("Kavkaz", 45.339, 36.671, TERMINAL_RADIUS_M, "spec (CREA)"),
+    ("Kozmino", 42.719, 133.008, TERMINAL_RADIUS_M, "spec (CREA)"),
+    ("Nakhodka", 42.772, 132.890, TERMINAL_RADIUS_M, "spec (CREA)"),
+    ("Vanino", 49.089, 140.298, TERMINAL_RADIUS_M, "spec (CREA)"),
+    ("De-Kastri", 51.469, 140.920, TERMINAL_RADIUS_M, "spec (CREA)"),
+    ("Svetly", 54.691, 20.181, TERMINAL_RADIUS_M, "spec (CREA)"),
+    # The spec gives Murmansk only to 0.1 deg (about +-5 km), so the radius is doubled.
+    ("Murmansk", 69.0, 33.1, 10_000.0, "spec (approximate)"),
+    ("Vitino", 67.083333, 32.316667, TERMINAL_RADIUS_M, "WPI 62894 (oil terminal depth 12.5 m)"),
+    ("Vitaz Marine Terminal", 52.7, 143.55, TERMINAL_RADIUS_M, "WPI 60870 (oil terminal depth 23.2 m)"),
+]
+
+# Known STS areas: reference-definitions.md (CREA outline centres). The spec gives no extents;
+# 15 km covers the CREA hubs (e.g. the Laconian Gulf anchorage spreads ~10-20 km).
+STS_RADIUS_M = 15_000.0
+STS_AREAS: list[tuple[str, float, float]] = [
+    ("Laconian Gulf", 36.556, 22.692),
+    ("Malta", 35.971, 14.771),
+    ("Cyprus", 34.539, 33.464),
+    ("Port Said", 31.602, 32.276),
+    ("Strait of Gibraltar", 35.912, -4.830),
+    ("Kerch Strait", 45.005, 36.614),
+    ("Romanian coast", 44.141, 29.171),
+    ("Aalbaek Bay", 57.591, 10.639),
+    ("East of England", 52.414, 2.021),
+    ("Lome", 6.016, 1.209),
+    ("Lagos", 6.298, 3.317),
+    ("Red Sea", 21.177, 38.080),
+    ("Persian Gulf", 27.364, 51.841),
+    ("Gulf of Oman", 25.250, 57.628),
+    ("Maldives", 3.696, 72.577),
+    ("Johor Strait", 1.268, 103.522),
+    ("Malacca Strait", 2.321, 101.848),
+    ("Yeosu", 34.712, 127.858),
+    ("Murmansk", 69.589, 33.238),
+]
+
+
+def unit_xyz(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    la, lo = np.radians(lat), np.radians(lon)
+    return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
+
+
+def chord(metres: float) -> float:
+    return 2.0 * np.sin(metres / EARTH_RADIUS_M / 2.0)
+
+
+def arc_m(chord_len: np.ndarray) -> np.ndarray:
+    return 2.0 * EARTH_RADIUS_M * np.arcsin(np.clip(chord_len / 2.0, 0.0, 1.0))
+
+
+def to_latlon(xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    xyz = xyz / np.linalg.norm(xyz, axis=1, keepdims=True)
+    return np.degrees(np.arcsin(np.clip(xyz[:, 2], -1, 1))), np.degrees(
+        np.arctan2(xyz[:, 1], xyz[:, 0])
+    )
+
+
+def read_rows(path: Path) -> list[dict]:
+    opts = pacsv.ConvertOptions(strings_can_be_null=False)
+    return pacsv.read_csv(path, convert_options=opts).to_pylist()
+
+
+def _blank(v: object) -> str | None:
+    s = str(v).strip() if v is not None else ""
+    return s or None
+
+
+def wpi_ports(src: Path) -> list[dict]:
+    """NGA WPI ports; ISO3 from GFW's WPI extract (same ports, has iso3) matched by position."""
+    nga = list(
+        {int(r["World Port Index Number"]): r for r in reversed(read_rows(src / "nga_wpi_UpdatedPub150.csv"))}.values()
+    )  # two WPI numbers appear twice (re-surveyed entries): keep the first row of each
+    gfw = read_rows(src / "gfw_WPI_ports.csv")
+    gxyz = unit_xyz(np.array([r["latitude"] for r in gfw]), np.array([r["longitude"] for r in gfw]))
+    lat = np.array([float(r["Latitude"]) for r in nga])
+    lon = np.array([float(r["Longitude"]) for r in nga])
+    d, j = cKDTree(gxyz).query(unit_xyz(lat, lon))
+    iso = [gfw[k]["iso3"] if arc_m(dd) < 2_000 else None for dd, k in zip(d, j)]
+    # Ports GFW lacks: take the ISO3 most often seen for the same WPI country name.
+    by_name: dict[str, Counter] = {}
+    for r, i3 in zip(nga, iso):
+        if i3:
+            by_name.setdefault(r["Country Code"], Counter())[i3] += 1
+    out = []
+    for r, i3, la, lo in zip(nga, iso, lat, lon):
+        if not i3 and r["Country Code"] in by_name:
+            i3 = by_name[r["Country Code"]].most_common(1)[0][0]
+        size = str(r["Harbor Size"]).strip()
+        out.append(
+            {
+                "port_id": f"wpi:{int(r['World Port Index Number'])}",
+                "name": str(r["Main Port Name"]).strip(),
+                "country": i3,
+                "lat": la,
+                "lon": lo,
+                "kind": "port",
+                "radius_m": WPI_RADIUS_M.get(size, VISIT_M),
+                "source": "wpi",
+                "unlocode": (_blank(r["UN/LOCODE"]) or "").replace(" ", "") or None,
+            }
+        )
+    return out
+
+
+def gfw_anchorage_groups(src: Path) -> list[dict]:
+    """Group GFW named anchorage points: same label+iso3 and linked within 4 km (GFW's rule);
+    groups wider than 4 km (canals, big roads) are split greedily so one disk stays honest."""
+    # The overrides file lists some S2 cells twice; the later row is the refined one (label is
+    # the port, sublabel the sub-anchorage), so it wins.
+    rows = sorted({r["s2id"]: r for r in read_rows(src / "gfw_anchorage_overrides.csv")}.values(),
+                  key=lambda r: r["s2id"])  # sorted: deterministic ids and seeds
+    lat = np.array([r["latitude"] for r in rows])
+    lon = np.array([r["longitude"] for r in rows])
+    xyz = unit_xyz(lat, lon)
+    keys = np.unique([f"{r['iso3']}|{r['label']}" for r in rows], return_inverse=True)[1]
+    pairs = cKDTree(xyz).query_pairs(chord(GROUP_M), output_type="ndarray")
+    pairs = pairs[keys[pairs[:, 0]] == keys[pairs[:, 1]]]
+    n = len(rows)
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _, comp = connected_components(graph, directed=False)
+
+    groups: list[np.ndarray] = []
+    for members in np.split(np.argsort(comp, kind="stable"), np.cumsum(np.bincount(comp))[:-1]):
+        centre = xyz[members].mean(axis=0)
+        centre /= np.linalg.norm(centre)
+        if arc_m(np.linalg.norm(xyz[members] - centre, axis=1)).max() <= GROUP_M:
+            groups.append(members)
+            continue
+        # Leader split: densest unassigned point takes every unassigned point within 4 km.
+        sub = cKDTree(xyz[members])
+        near = sub.query_ball_point(xyz[members], chord(GROUP_M))
+        order = sorted(range(len(members)), key=lambda i: -len(near[i]))
+        free = np.ones(len(members), bool)
+        for i in order:
+            if free[i]:
+                take = [k for k in near[i] if free[k]]
+                free[take] = False
+                groups.append(members[np.array(take)])
+
+    out = []
+    for members in groups:
+        c = xyz[members].mean(axis=0)
+        c /= np.linalg.norm(c)
+        dist = arc_m(np.linalg.norm(xyz[members] - c, axis=1))
+        clat, clon = to_latlon(c[None, :])
+        first = rows[members[int(dist.argmin())]]
+        out.append(
+            {
+                "port_id": f"gfw:{first['s2id']}",
+                "name": first["label"],
+                "country": _blank(first["iso3"]),
+                "lat": float(clat[0]),
+                "lon": float(clon[0]),
+                "kind": "anchorage",
+                # GFW: a visit starts within 3 km of any anchorage point of the group.
+                "radius_m": float(np.ceil(dist.max() + VISIT_M)),
+                "source": "gfw",
+                "unlocode": None,
+            }
+        )
+    return out
+
+
+def _slug(name: str) -> str:
+    s = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    return "-".join("".join(ch if ch.isalnum() else " " for ch in s).split())
+
+
+def build_ports(src: Path) -> pa.Table:
+    terms = [
+        {
+            "port_id": f"ru:{_slug(name)}",
+            "name": name,
+            "country": "RUS",
+            "lat": la,
+            "lon": lo,
+            "kind": "terminal",
+            "radius_m": r,
+            "source": why,
+            "unlocode": None,
+        }
+        for name, la, lo, r, why in RUSSIAN_TERMINALS
+    ]
+    rows = terms + wpi_ports(src) + gfw_anchorage_groups(src)
+    lat = np.array([r["lat"] for r in rows])
+    lon = np.array([r["lon"] for r in rows])
+    # A Russian port or anchorage whose centre lies inside a terminal's disk is that terminal.
+    txyz = unit_xyz(lat[: len(terms)], lon[: len(terms)])
+    d, j = cKDTree(txyz).query(unit_xyz(lat, lon))
+    inside = (arc_m(d) <= np.array([terms[k]["radius_m"] for k in j])) & np.array(
+        [r["country"] == "RUS" for r in rows]
+    )
+    sanctioned = [r["kind"] == "terminal" or bool(ok) for r, ok in zip(rows, inside)]
+    ids = [r["port_id"] for r in rows]
+    assert len(set(ids)) == len(ids), "port_id must be unique"
+    return pa.table(
+        {
+            "port_id": pa.array(ids, pa.string()),
+            "name": pa.array([r["name"] for r in rows], pa.string()),
+            "country": pa.array([r["country"] for r in rows], pa.string()),
+            "lat": pa.array(lat, pa.float64()),
+            "lon": pa.array(lon, pa.float64()),
+            "kind": pa.array([r["kind"] for r in rows], pa.string()),
+            "sanctioned_terminal": pa.array(sanctioned, pa.bool_()),
+            "radius_m": pa.array([r["radius_m"] for r in rows], pa.float64()),
+            "source": pa.array([r["source"] for r in rows], pa.string()),
+            "unlocode": pa.array([r["unlocode"] for r in rows], pa.string()),
+        }
+    )
+
+
+def write_lists(out: Path) -> None:
+    with open(out / "russian_terminals.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["name", "lat", "lon", "radius_m", "source"])
+        w.writerows(RUSSIAN_TERMINALS)
+    with open(out / "sts_areas.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["name", "lat", "lon", "radius_m"])
+        w.writerows((n, la, lo, STS_RADIUS_M) for n, la, lo in STS_AREAS)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("src", type=Path, help="the shared data/geography folder")
+    ap.add_argument("--out", type=Path, default=OUT)
+    args = ap.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_lists(args.out)
+    ports = build_ports(args.src)
+    pq.write_table(ports, args.out / "ports.parquet", compression="zstd")
+    print(f"ports.parquet: {ports.num_rows} rows")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,304 @@
+"""Readers for tabular AIS: DMA CSV, NOAA MarineCadastre CSV, any CSV or Parquet by mapping.
+
+DuckDB parses the file; every value is read as text first so that one bad value
+becomes a reject with a reason instead of failing the whole file.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from shadowtrace.errors import InputError
+from shadowtrace.ingest.load import Loader
+from shadowtrace.ingest.sources import FORMATS_HELP, Source
+
+CANONICAL = (
+    "mmsi", "ts", "lat", "lon", "sog", "cog", "heading", "nav_status", "imo", "name",
+    "callsign", "ship_type", "draught", "destination", "eta", "length", "width",
+)
+REQUIRED = ("mmsi", "ts", "lat", "lon")
+
+DMA_COLUMNS = {
+    "ts": "# Timestamp", "mmsi": "MMSI", "lat": "Latitude", "lon": "Longitude",
+    "nav_status": "Navigational status", "sog": "SOG", "cog": "COG", "heading": "Heading",
+    "imo": "IMO", "callsign": "Callsign", "name": "Name", "ship_type": "Ship type",
+    "width": "Width", "length": "Length", "draught": "Draught", "destination": "Destination",
+    "eta": "ETA", "mobile": "Type of mobile",
+}
+NOAA_COLUMNS = {
+    "mmsi": "MMSI", "ts": "BaseDateTime", "lat": "LAT", "lon": "LON", "sog": "SOG",
+    "cog": "COG", "heading": "Heading", "name": "VesselName", "imo": "IMO",
+    "callsign": "CallSign", "ship_type": "VesselType", "nav_status": "Status",
+    "length": "Length", "width": "Width", "draught": "Draft",
+}
+# Column names seen in the wild, for CSVs given without --columns.
+ALIASES = {
+    "mmsi": ("mmsi", "userid", "user_id", "mmsi_number"),
+    "ts": ("ts", "timestamp", "time", "basedatetime", "datetime", "date_time", "# timestamp",
+           "timestamp_utc", "time_utc", "msgtime", "received_at", "ais_pos_timestamp"),
+    "lat": ("lat", "latitude", "latitude_degrees", "y"),
+    "lon": ("lon", "long", "lng", "longitude", "longitude_degrees", "x"),
+    "sog": ("sog", "speed", "sog_knots", "speed_over_ground"),
+    "cog": ("cog", "course", "cog_degrees", "course_over_ground"),
+    "heading": ("heading", "true_heading", "hdg"),
+    "imo": ("imo", "imo_number"),
+    "name": ("name", "vessel_name", "vesselname", "shipname", "ship_name"),
+    "callsign": ("callsign", "call_sign"),
+    "draught": ("draught", "draft"),
+}
+DMA_NAV_STATUS = {
+    "under way using engine": 0, "at anchor": 1, "not under command": 2,
+    "restricted maneuverability": 3, "restricted manoeuvrability": 3,
+    "constrained by her draught": 4, "moored": 5, "aground": 6, "engaged in fishing": 7,
+    "under way sailing": 8, "ais-sart": 14, "ais-sart is active": 14, "unknown value": 15,
+}
+DMA_SHIP_TYPE = {
+    "wig": 20, "fishing": 30, "towing": 31, "towing long/wide": 32, "dredging": 33,
+    "diving": 34, "military": 35, "sailing": 36, "pleasure": 37, "hsc": 40, "pilot": 50,
+    "sar": 51, "tug": 52, "port tender": 53, "anti-pollution": 54, "law enforcement": 55,
+    "medical": 58, "passenger": 60, "cargo": 70, "tanker": 80, "other": 90,
+}
+VESSEL_MOBILE_TYPES = ("class a", "class b")
+# Tried in order when a time column is neither ISO 8601 nor epoch seconds.
+COMMON_TIME_FORMATS = ("%Y%m%d_%H%M%S", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%Y/%m/%d %H:%M:%S")
+
+
+@dataclass(frozen=True)
+class Mapping:
+    columns: dict[str, str]  # canonical name -> column in the file
+    ts_format: str | None = None  # strptime format; None: ISO 8601 or epoch seconds
+
+
+def parse_columns_option(text: str | None) -> dict[str, str]:
+    """`mmsi=MMSI,ts=Time,...` to a dict, checking the canonical names."""
+    if not text:
+        return {}
+    out: dict[str, str] = {}
+    for item in text.split(","):
+        key, sep, value = item.partition("=")
+        key = key.strip().lower()
+        if not sep or not value.strip():
+            raise InputError(f"bad --columns item {item!r}", hint="write canonical=column pairs, e.g. mmsi=MMSI,ts=Time,lat=Lat,lon=Lon")
+        if key not in CANONICAL:
+            raise InputError(f"unknown canonical column {key!r} in --columns", hint=f"known: {', '.join(CANONICAL)}")
+        out[key] = value.strip()
+    return out
+
+
+@contextmanager
+def _readable_path(source: Source) -> Iterator[str]:
+    """A path DuckDB can read: plain and gzip files as they are, others decompressed."""
+    if source.compression in (None, "gzip"):
+        yield str(source.path)
+        return
+    with tempfile.TemporaryDirectory(prefix="shadowtrace-") as tmp:
+        target = Path(tmp) / Path(source.member or source.path.stem).name
+        with source.open() as stream, open(target, "wb") as out:
+            shutil.copyfileobj(stream, out, 1 << 20)
+        yield str(target)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def stage_tabular(
+    con: duckdb.DuckDBPyConnection,
+    loader: Loader,
+    source: Source,
+    fmt: str,
+    mapping: Mapping | None,
+    encoding: str = "utf-8",
+) -> None:
+    """Stage every row of a DMA / NOAA / mapped CSV or Parquet input into the loader."""
+    with _readable_path(source) as path:
+        tag = f"csv_{loader.ingest_id}"
+        if fmt == "parquet":
+            relation = f"read_parquet({_lit(path)})"
+            header_lines = 0
+        else:
+            relation = (
+                f"read_csv({_lit(path)}, all_varchar = true, header = true, auto_detect = true,"
+                f" store_rejects = true, rejects_table = '{tag}_rej', rejects_scan = '{tag}_scan',"
+                f" encoding = '{encoding}', null_padding = false, strict_mode = false)"
+            )
+            header_lines = 1
+        try:
+            names = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
+        except duckdb.Error as exc:
+            raise InputError(f"cannot read as {fmt}: {exc}", where=source.name, hint=FORMATS_HELP) from exc
+        columns = _resolve_columns(source, fmt, names, mapping)
+        ts_format = mapping.ts_format if mapping else None
+        if fmt == "dma":
+            ts_format = ts_format or "%d/%m/%Y %H:%M:%S"
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE raw_rows AS SELECT *, row_number() OVER () AS _rn FROM {relation}"
+        )
+        if fmt != "parquet":
+            _number_lines(con, tag, header_lines)
+            rejects_sql = (
+                f"SELECT line, csv_line, 'malformed_row: ' || lower(CAST(error_type AS VARCHAR))"
+                f" FROM {tag}_rej"
+            )
+            malformed = con.execute(f"SELECT count(*) FROM {tag}_rej").fetchone()[0]  # type: ignore[index]
+        else:
+            con.execute("ALTER TABLE raw_rows ADD COLUMN _line BIGINT")
+            con.execute("UPDATE raw_rows SET _line = _rn")
+            rejects_sql, malformed = None, 0
+        rows = con.execute("SELECT count(*) FROM raw_rows").fetchone()[0]  # type: ignore[index]
+        exprs = _expressions(columns, fmt, ts_format)
+        vessel_filter = "TRUE"
+        if fmt == "dma" and "mobile" in columns:
+            mobile = f"lower(trim({_q(columns['mobile'])}))"
+            vessel_filter = f"({mobile} IN {VESSEL_MOBILE_TYPES} OR {_q(columns['mobile'])} IS NULL)"
+            for kind, count in con.execute(
+                f"SELECT {mobile}, count(*) FROM raw_rows WHERE NOT {vessel_filter} GROUP BY 1"
+            ).fetchall():
+                loader.counts.other_by_kind[f"dma {kind}"] += count
+        raw_text = " || ',' || ".join(f"coalesce(CAST({_q(n)} AS VARCHAR), '')" for n in names)
+        positions_sql = f"""
+            SELECT {exprs['mmsi']}, {exprs['ts']}, {exprs['lat']}, {exprs['lon']}, {exprs['sog']},
+                   {exprs['cog']}, {exprs['heading']}, {exprs['nav_status']}, NULL, _line,
+                   {raw_text}
+            FROM raw_rows WHERE {vessel_filter}"""
+        reports_sql = None
+        static = [k for k in ("imo", "name", "callsign", "ship_type", "draught", "destination",
+                              "length", "width") if k in columns]
+        if static:
+            # One report for each distinct static tuple per vessel, at its first sighting.
+            reports_sql = f"""
+                SELECT mmsi, min(ts), imo, name, callsign, ship_type, NULL, NULL, NULL, NULL,
+                       length_m, width_m, draught, destination, eta, NULL, arg_min(_line, ts),
+                       arg_min(raw, ts), TRUE
+                FROM (SELECT {exprs['mmsi']} AS mmsi, {exprs['ts']} AS ts, {exprs['imo']} AS imo,
+                             {exprs['name']} AS name, {exprs['callsign']} AS callsign,
+                             {exprs['ship_type']} AS ship_type, {exprs['length']} AS length_m,
+                             {exprs['width']} AS width_m, {exprs['draught']} AS draught,
+                             {exprs['destination']} AS destination, {exprs['eta']} AS eta,
+                             _line, {raw_text} AS raw
+                      FROM raw_rows WHERE {vessel_filter})
+                WHERE ts IS NOT NULL
+                GROUP BY ALL"""
+            reports_sql = reports_sql.replace("GROUP BY ALL", "GROUP BY mmsi, imo, name, callsign, ship_type, length_m, width_m, draught, destination, eta")
+        loader.add_sql(positions_sql, reports_sql, rejects_sql, lines=rows + malformed)
+        con.execute("DROP TABLE raw_rows")
+        if fmt != "parquet":
+            con.execute(f"DROP TABLE IF EXISTS {tag}_rej")
+            con.execute(f"DROP TABLE IF EXISTS {tag}_scan")
+
+
+def _number_lines(con: duckdb.DuckDBPyConnection, tag: str, header_lines: int) -> None:
+    """Give each accepted row its line in the file, skipping the lines DuckDB rejected."""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _gaps AS
+            SELECT g, max(j) AS k FROM (
+                SELECT line - {header_lines} - row_number() OVER (ORDER BY line) AS g,
+                       row_number() OVER (ORDER BY line) AS j
+                FROM (SELECT DISTINCT line FROM {tag}_rej)
+            ) GROUP BY g"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE raw_rows AS
+            SELECT r.*, r._rn + {header_lines} + coalesce(g.k, 0) AS _line
+            FROM raw_rows r ASOF LEFT JOIN _gaps g ON r._rn > g.g"""
+    )
+    con.execute("DROP TABLE _gaps")
+
+
+def _resolve_columns(source: Source, fmt: str, names: list[str], mapping: Mapping | None) -> dict[str, str]:
+    lower = {n.lower().strip(): n for n in names}
+    if mapping and mapping.columns:
+        columns = dict(mapping.columns)
+    elif fmt == "dma":
+        columns = {k: lower[v.lower()] for k, v in DMA_COLUMNS.items() if v.lower() in lower}
+    elif fmt == "noaa":
+        columns = {k: lower[v.lower()] for k, v in NOAA_COLUMNS.items() if v.lower() in lower}
+    else:
+        columns = {}
+        for canonical, aliases in ALIASES.items():
+            for alias in aliases:
+                if alias in lower:
+                    columns[canonical] = lower[alias]
+                    break
+    for canonical, column in columns.items():
+        if column not in names:
+            raise InputError(
+                f"column {column!r} (for {canonical}) is not in the file; columns are: {', '.join(names)}",
+                where=source.name,
+            )
+    missing = [c for c in REQUIRED if c not in columns]
+    if missing:
+        raise InputError(
+            f"missing required column(s) {', '.join(missing)} for format {fmt}; columns are: {', '.join(names)}",
+            where=source.name,
+            hint="map them with --columns mmsi=COL,ts=COL,lat=COL,lon=COL (and --ts-format if times are not ISO 8601)",
+        )
+    return columns
+
+
+def _number(col: str) -> str:
+    return f"TRY_CAST(nullif(trim(CAST({_q(col)} AS VARCHAR)), '') AS DOUBLE)"
+
+
+def _expressions(columns: dict[str, str], fmt: str, ts_format: str | None) -> dict[str, str]:
+    def text(key: str) -> str:
+        if key not in columns:
+            return "CAST(NULL AS VARCHAR)"
+        return f"nullif(trim(CAST({_q(columns[key])} AS VARCHAR)), '')"
+
+    def number(key: str) -> str:
+        return _number(columns[key]) if key in columns else "CAST(NULL AS DOUBLE)"
+
+    ts_col = _q(columns["ts"])
+    if ts_format:
+        ts = f"try_strptime(CAST({ts_col} AS VARCHAR), {_lit(ts_format)})"
+    else:
+        epoch = f"TRY_CAST(CAST({ts_col} AS VARCHAR) AS DOUBLE)"
+        ts = (
+            f"coalesce(TRY_CAST(TRY_CAST({ts_col} AS TIMESTAMPTZ) AS TIMESTAMP),"
+            f" TRY_CAST(CAST({ts_col} AS VARCHAR) AS TIMESTAMP),"
+            f" CASE WHEN {epoch} BETWEEN 946684800 AND 4102444800 THEN make_timestamp(CAST({epoch} * 1000000 AS BIGINT))"
+            f" WHEN {epoch} BETWEEN 946684800000 AND 4102444800000 THEN make_timestamp(CAST({epoch} * 1000 AS BIGINT)) END,"
+            + ", ".join(f"try_strptime(CAST({ts_col} AS VARCHAR), {_lit(f)})" for f in COMMON_TIME_FORMATS)
+            + ")"
+        )
+    mmsi = f"TRY_CAST(TRY_CAST(nullif(trim(CAST({_q(columns['mmsi'])} AS VARCHAR)), '') AS DOUBLE) AS BIGINT)"
+    nav = f"CAST({number('nav_status')} AS INTEGER)"
+    ship_type = f"CAST({number('ship_type')} AS INTEGER)"
+    imo_text = text("imo")
+    imo = f"TRY_CAST(regexp_replace({imo_text}, '^IMO', '', 'i') AS BIGINT)"
+    if fmt == "dma":
+        nav_map = " ".join(f"WHEN {_lit(k)} THEN {v}" for k, v in DMA_NAV_STATUS.items())
+        nav = f"CASE lower({text('nav_status')}) {nav_map} END"
+        type_map = " ".join(f"WHEN {_lit(k)} THEN {v}" for k, v in DMA_SHIP_TYPE.items())
+        ship_type = f"coalesce(TRY_CAST({text('ship_type')} AS INTEGER), CASE lower({text('ship_type')}) {type_map} END)"
+    return {
+        "mmsi": mmsi,
+        "ts": ts,
+        "lat": number("lat"),
+        "lon": number("lon"),
+        "sog": number("sog"),
+        "cog": number("cog"),
+        "heading": f"CAST({number('heading')} AS INTEGER)",
+        "nav_status": nav,
+        "imo": imo,
+        "name": text("name"),
+        "callsign": text("callsign"),
+        "ship_type": ship_type,
+        "draught": number("draught"),
+        "destination": text("destination"),
+        "eta": text("eta"),
+        "length": number("length"),
+        "width": number("width"),
+    }

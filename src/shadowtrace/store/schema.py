@@ -1,0 +1,140 @@
+"""Canonical tables of the DuckDB store and their migrations.
+
+The schema is documented in docs/data-model.md; keep the two in step.
+Timestamps are naive TIMESTAMP values in UTC (portable to Spark and Parquet).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from shadowtrace.errors import StoreError
+
+SCHEMA_VERSION = 1
+
+# Each migration brings the store from version i to i + 1.
+_MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE IF NOT EXISTS schema_version (
+        version INTEGER NOT NULL,
+        applied_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'UTC')
+    );
+    CREATE SEQUENCE IF NOT EXISTS ingest_id_seq START 1;
+    CREATE TABLE IF NOT EXISTS ingests (
+        ingest_id INTEGER PRIMARY KEY,
+        source VARCHAR NOT NULL,          -- path as given (inside an archive: archive!member)
+        fingerprint VARCHAR NOT NULL,     -- sha256 of the decompressed content
+        format VARCHAR NOT NULL,
+        status VARCHAR NOT NULL,          -- running | complete
+        started_at TIMESTAMP NOT NULL,
+        finished_at TIMESTAMP,
+        lines_read BIGINT DEFAULT 0,      -- input lines (NMEA) or data rows (CSV, Parquet)
+        positions_read BIGINT DEFAULT 0,  -- valid position reports read, duplicates included
+        positions_added BIGINT DEFAULT 0,
+        reports_read BIGINT DEFAULT 0,    -- valid static/voyage reports read
+        reports_added BIGINT DEFAULT 0,
+        duplicates BIGINT DEFAULT 0,      -- exact duplicates dropped (within input or already stored)
+        other_messages BIGINT DEFAULT 0,  -- messages that are neither positions nor vessel reports
+        fragments BIGINT DEFAULT 0,       -- extra sentences of multi-sentence messages
+        blank_lines BIGINT DEFAULT 0,
+        rejects BIGINT DEFAULT 0,
+        other_by_kind JSON,               -- e.g. {"type 4": 12, "$GPGGA": 3}
+        vessels INTEGER,
+        ts_min TIMESTAMP,
+        ts_max TIMESTAMP
+    );
+    CREATE TABLE IF NOT EXISTS positions (
+        mmsi INTEGER NOT NULL,
+        ts TIMESTAMP NOT NULL,
+        lat DOUBLE NOT NULL,
+        lon DOUBLE NOT NULL,
+        sog REAL,                          -- knots; NULL when not available (102.3)
+        cog REAL,                          -- degrees; NULL when not available (360)
+        heading SMALLINT,                  -- degrees; NULL when not available (511)
+        nav_status TINYINT,                -- ITU-R M.1371 code; NULL when 15 (not defined)
+        msg_type TINYINT,                  -- AIS message type, NULL for CSV sources
+        ingest_id INTEGER NOT NULL,        -- where it came from ...
+        source_line BIGINT NOT NULL,       -- ... and at which line / row (1-based)
+        raw VARCHAR                        -- raw NMEA sentence(s), NULL for tabular sources
+    );
+    CREATE TABLE IF NOT EXISTS vessel_reports (
+        mmsi INTEGER NOT NULL,
+        ts TIMESTAMP NOT NULL,
+        imo INTEGER,
+        name VARCHAR,
+        callsign VARCHAR,
+        ship_type SMALLINT,
+        to_bow SMALLINT,
+        to_stern SMALLINT,
+        to_port SMALLINT,
+        to_starboard SMALLINT,
+        length_m REAL,
+        width_m REAL,
+        draught REAL,                      -- metres; NULL when 0 (not available)
+        destination VARCHAR,
+        eta VARCHAR,                       -- as broadcast, MM-DDTHH:MMZ (no year in AIS)
+        msg_type TINYINT,
+        ingest_id INTEGER NOT NULL,
+        source_line BIGINT NOT NULL,
+        raw VARCHAR
+    );
+    CREATE TABLE IF NOT EXISTS rejects (
+        ingest_id INTEGER NOT NULL,
+        source VARCHAR NOT NULL,
+        source_line BIGINT,
+        raw VARCHAR,
+        reason VARCHAR NOT NULL
+    );
+    """,
+]
+
+
+def _current_version(con: duckdb.DuckDBPyConnection) -> int:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+    ).fetchone()
+    if not exists or exists[0] == 0:
+        return 0
+    row = con.execute("SELECT max(version) FROM schema_version").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Bring the store to SCHEMA_VERSION; returns the version found before."""
+    found = _current_version(con)
+    if found > SCHEMA_VERSION:
+        raise StoreError(
+            f"store has schema version {found}, this shadowtrace knows up to {SCHEMA_VERSION}",
+            hint="upgrade shadowtrace, or use a new --db file",
+        )
+    for version in range(found, SCHEMA_VERSION):
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(_MIGRATIONS[version])
+            con.execute("INSERT INTO schema_version (version) VALUES (?)", [version + 1])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+    return found
+
+
+def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (creating and migrating if needed) a shadowtrace DuckDB store."""
+    path = Path(path)
+    if read_only and not path.exists():
+        raise StoreError(f"no store at {path}", hint="run `shadowtrace ingest ... --db FILE` first")
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.Error as exc:
+        raise StoreError(f"cannot open store {path}: {exc}") from exc
+    con.execute("SET TimeZone = 'UTC'")  # text times without a zone are UTC
+    if not read_only:
+        migrate(con)
+    elif _current_version(con) == 0:
+        raise StoreError(f"{path} is not a shadowtrace store")
+    return con
