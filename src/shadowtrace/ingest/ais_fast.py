@@ -86,3 +86,43 @@ def decode_positions(payloads: list[str]) -> dict[str, np.ndarray]:
             out["sog"][idx] = _field(bits, 79, 6)
             out["cog"][idx] = _field(bits, 85, 9)
     return out
+
+
+def unsigned_field(payload: str, start: int, width: int) -> int | None:
+    """One unsigned field of an armoured payload, None when the payload is too short."""
+    first, last = start // 6, (start + width - 1) // 6
+    if last >= len(payload):
+        return None
+    value = 0
+    for char in payload[first : last + 1]:
+        code = ord(char) - 48
+        value = (value << 6) | (code - 8 if code > 40 else code)
+    shift = (last + 1) * 6 - (start + width)
+    return (value >> shift) & ((1 << width) - 1)
+
+
+# Bit offset of the 8-bit ship type field; pyais maps codes it does not know to 0,
+# so the raw value is read here to keep reserved codes (e.g. 38) as broadcast.
+SHIP_TYPE_OFFSET = {5: 232, 19: 263, 24: 40}
+
+_SIXBIT_ASCII = "@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_ !\"#$%&'()*+,-./0123456789:;<=>?"
+
+# Text fields (bit offset, characters) of the static messages, by type (24: by part).
+TEXT_FIELDS: dict[tuple[int, int | None], dict[str, tuple[int, int]]] = {
+    (5, None): {"callsign": (70, 7), "name": (112, 20), "destination": (302, 20)},
+    (19, None): {"name": (143, 20)},
+    (24, 0): {"name": (40, 20)},
+    (24, 1): {"callsign": (90, 7)},
+}
+
+
+def text_field(payload: str, start: int, chars: int) -> str | None:
+    """A six-bit text field, ended by the first '@' (as gpsd reads it), trimmed."""
+    out = []
+    for i in range(chars):
+        code = unsigned_field(payload, start + 6 * i, 6)
+        if code is None or code == 0:
+            break
+        out.append(_SIXBIT_ASCII[code])
+    text = "".join(out).strip()
+    return text or None

@@ -41,7 +41,10 @@ WITH normalised AS (
         nav_status, msg_type, source_line, raw
     FROM stage_positions
 )
-SELECT *,
+SELECT mmsi, ts, lat, lon, CAST(sog AS REAL) AS sog, CAST(cog AS REAL) AS cog,
+    TRY_CAST(heading AS SMALLINT) AS heading, TRY_CAST(nav_status AS TINYINT) AS nav_status,
+    msg_type, source_line, raw, reason
+FROM (SELECT *,
     CASE
         WHEN ts IS NULL THEN 'missing_time'
         WHEN mmsi IS NULL THEN 'missing_mmsi'
@@ -55,10 +58,11 @@ SELECT *,
         WHEN sog < 0 OR sog > 102.3 THEN 'speed_out_of_range'
         WHEN cog < 0 OR cog > 360 THEN 'course_out_of_range'
         WHEN heading < 0 OR heading > 359 THEN 'heading_out_of_range'
+        WHEN nav_status < 0 OR nav_status > 15 THEN 'nav_status_out_of_range'
         WHEN ts < TIMESTAMP '1990-01-01' OR ts > (now() AT TIME ZONE 'UTC') + INTERVAL 2 DAY
             THEN 'time_out_of_range'
     END AS reason
-FROM normalised
+FROM normalised)
 """
 
 _REPORTS_CLEAN = """
@@ -80,7 +84,13 @@ WITH normalised AS (
         eta, msg_type, source_line, raw, derived
     FROM stage_reports
 )
-SELECT *,
+SELECT mmsi, ts, TRY_CAST(imo AS INTEGER) AS imo, name, callsign,
+    TRY_CAST(ship_type AS SMALLINT) AS ship_type, TRY_CAST(to_bow AS SMALLINT) AS to_bow,
+    TRY_CAST(to_stern AS SMALLINT) AS to_stern, TRY_CAST(to_port AS SMALLINT) AS to_port,
+    TRY_CAST(to_starboard AS SMALLINT) AS to_starboard, CAST(length_m AS REAL) AS length_m,
+    CAST(width_m AS REAL) AS width_m, CAST(draught AS REAL) AS draught, destination, eta,
+    msg_type, source_line, raw, derived, reason
+FROM (SELECT *,
     CASE
         WHEN ts IS NULL THEN 'missing_time'
         WHEN mmsi IS NULL THEN 'missing_mmsi'
@@ -91,8 +101,10 @@ SELECT *,
         WHEN imo IS NULL AND name IS NULL AND callsign IS NULL AND ship_type IS NULL
             AND draught IS NULL AND destination IS NULL AND length_m IS NULL
             THEN 'no_static_data'
+        WHEN imo < 0 OR imo > 2147483647 THEN 'imo_out_of_range'
+        WHEN draught > 25.5 OR length_m > 1000 OR width_m > 200 THEN 'dimension_out_of_range'
     END AS reason
-FROM normalised
+FROM normalised)
 """
 
 

@@ -125,7 +125,7 @@ class NmeaReader:
     def _line(self, line: str, line_no: int, out: _BatchBuilder) -> None:
         out.lines += 1
         text = line.strip()
-        if not text:
+        if not text or text[0] == "#":  # blank line or comment
             out.blank_lines += 1
             return
         tags: dict[str, str] = {}
@@ -287,6 +287,7 @@ class NmeaReader:
             out.position(data, msg_type, ts, line_no, raw)
         if msg_type in REPORT_TYPES:
             report = _report_row(data, msg_type, ts)
+            _raw_static_fields(report, sentences, msg_type)
             if msg_type == 24:
                 self._type24(report, line_no, raw, out)
             elif msg_type == 5:
@@ -312,6 +313,16 @@ class NmeaReader:
             out.report(report, line_no, part_a[2] + "\n" + raw)
             return
         out.report(report, line_no, raw)
+
+
+def _raw_static_fields(report: dict[str, Any], sentences: list[str], msg_type: int) -> None:
+    """Re-read ship type and text fields from the bits, where pyais normalises them."""
+    payload = "".join(s.split(",")[5] for s in sentences)
+    if report["ship_type"] is not None and msg_type in ais_fast.SHIP_TYPE_OFFSET:
+        report["ship_type"] = ais_fast.unsigned_field(payload, ais_fast.SHIP_TYPE_OFFSET[msg_type], 8)
+    part = report["_part"] if msg_type == 24 else None
+    for name, (start, chars) in ais_fast.TEXT_FIELDS.get((msg_type, part), {}).items():
+        report[name] = ais_fast.text_field(payload, start, chars)
 
 
 def _checksum_ok(body: str, given: str) -> bool:

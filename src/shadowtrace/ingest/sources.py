@@ -181,8 +181,9 @@ def sniff_format(source: Source, lines: list[str]) -> str:
     header = [col.strip().strip('"') for col in first.split(",")]
     if all(col in header for col in NOAA_REQUIRED):
         return "noaa"
-    nmea_like = sum(1 for line in content[:200] if _is_nmea_line(line))
-    if nmea_like and nmea_like >= 0.2 * min(len(content), 200):
+    uncommented = [line for line in content if not line.lstrip().startswith("#")][:200]
+    nmea_like = sum(1 for line in uncommented if _is_nmea_line(line))
+    if nmea_like and nmea_like >= 0.2 * len(uncommented):
         return "nmea"
     if "," in first or "\t" in first or ";" in first:
         return "csv"
@@ -190,7 +191,11 @@ def sniff_format(source: Source, lines: list[str]) -> str:
 
 
 def _is_nmea_line(line: str) -> bool:
-    return "VDM," in line or "VDO," in line or line.lstrip().startswith("$PGHP")
+    text = line.lstrip()
+    if "VDM," in text or "VDO," in text:
+        return True
+    # any NMEA 0183 sentence ($GPGGA, $PGHP, ...): AIS logs often mix them in
+    return text.startswith("$") and "*" in text and text[1:6].isalnum()
 
 
 def read_all_text(stream: BinaryIO) -> io.TextIOWrapper:
