@@ -11,6 +11,7 @@ everything else by pyais.
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -101,21 +102,29 @@ class NmeaReader:
 
     default_ts_us: int | None = None
     batch_lines: int = 200_000
+    broken: BaseException | None = None
     _pghp_us: int | None = None
     _multipart: dict[tuple[str, str], _Pending] = field(default_factory=dict)
     _type24a: dict[int, tuple[dict[str, Any], int, str]] = field(default_factory=dict)
 
     def read(self, stream: TextIO, progress: Any = None) -> Iterator[Batch]:
+        """Batches of staged rows; a stream that breaks off (truncated archive) ends the
+        reading, keeps what came before, and leaves the cause in `self.broken`."""
         builder = _BatchBuilder()
         line_no = 0
-        for line in stream:
-            line_no += 1
-            self._line(line, line_no, builder)
-            if builder.lines >= self.batch_lines:
-                if progress is not None:
-                    progress(builder.lines)
-                yield builder.build()
-                builder = _BatchBuilder()
+        try:
+            for line in stream:
+                line_no += 1
+                self._line(line, line_no, builder)
+                if builder.lines >= self.batch_lines:
+                    if progress is not None:
+                        progress(builder.lines)
+                    yield builder.build()
+                    builder = _BatchBuilder()
+        except (EOFError, OSError, zlib.error) as exc:
+            self.broken = exc
+            builder.reject(line_no + 1, "", f"truncated_input: {type(exc).__name__}")
+            builder.lines += 1
         self._flush_pending(builder)
         if progress is not None:
             progress(builder.lines)

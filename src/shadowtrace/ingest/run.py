@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import gzip
 import io
 import zlib
 from collections import Counter
@@ -192,15 +192,11 @@ def _read_nmea(source: Source, loader: Loader, default_us: int | None,
     try:
         for batch in reader.read(text, progress=advance):
             loader.add(batch)
-    except (EOFError, OSError, zlib.error, gzip.BadGzipFile) as exc:
-        note = f"input ended early after line {loader.counts.lines}: {exc}"
-        loader.con.execute(
-            "INSERT INTO stage_rejects VALUES (?, NULL, ?)",
-            [loader.counts.lines + 1, f"truncated_input: {type(exc).__name__}"],
-        )
-        return note
     finally:
-        text.close()
+        with contextlib.suppress(EOFError, OSError, zlib.error):
+            text.close()
+    if reader.broken is not None:
+        return f"input ended early after line {loader.counts.lines - 1}: {reader.broken}"
     return None
 
 

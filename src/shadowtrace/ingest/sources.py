@@ -64,10 +64,7 @@ class Source:
         """sha256 of the stored bytes (of the member's bytes for zip members)."""
         digest = hashlib.sha256()
         try:
-            if self.compression == "zip":
-                stream: BinaryIO = self.open()
-            else:
-                stream = open(self.path, "rb")
+            stream: BinaryIO = self.open() if self.compression == "zip" else self.path.open("rb")
             with stream:
                 for block in iter(lambda: stream.read(1 << 20), b""):
                     digest.update(block)
