@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
+import shutil
 import unicodedata
 from collections import Counter
 from pathlib import Path
@@ -35,7 +37,8 @@ VISIT_M = 3_000.0
 # ~5.9 km (small), ~9.4 km (medium), ~11 km (large); we stay below those because the GFW
 # anchorage groups already cover the outer anchorages.
 WPI_RADIUS_M = {"Very Small": 3_000.0, "Small": 4_000.0, "Medium": 6_000.0, "Large": 8_000.0}
-TERMINAL_RADIUS_M = 5_000.0  # berths plus the waiting anchorage around a "centre" given to 0.001 deg
+# Berths plus the waiting anchorage around a terminal "centre" given to 0.001 degree.
+TERMINAL_RADIUS_M = 5_000.0
 
 # Russian crude/product export terminals: reference-definitions.md (CREA outline centres),
 # plus two WPI entries with deep oil-terminal berths (WPI "Oil Terminal Depth (m)").
@@ -56,7 +59,7 @@ RUSSIAN_TERMINALS: list[tuple[str, float, float, float, str]] = [
     # The spec gives Murmansk only to 0.1 deg (about +-5 km), so the radius is doubled.
     ("Murmansk", 69.0, 33.1, 10_000.0, "spec (approximate)"),
     ("Vitino", 67.083333, 32.316667, TERMINAL_RADIUS_M, "WPI 62894 (oil terminal depth 12.5 m)"),
-    ("Vitaz Marine Terminal", 52.7, 143.55, TERMINAL_RADIUS_M, "WPI 60870 (oil terminal depth 23.2 m)"),
+    ("Vitaz Marine Terminal", 52.7, 143.55, TERMINAL_RADIUS_M, "WPI 60870 (oil terminal 23.2 m)"),
 ]
 
 # Known STS areas: reference-definitions.md (CREA outline centres). The spec gives no extents;
@@ -115,32 +118,32 @@ def _blank(v: object) -> str | None:
     return s or None
 
 
-def wpi_ports(src: Path) -> list[dict]:
-    """NGA WPI ports; ISO3 from GFW's WPI extract (same ports, has iso3) matched by position."""
-    nga = list(
-        {int(r["World Port Index Number"]): r for r in reversed(read_rows(src / "nga_wpi_UpdatedPub150.csv"))}.values()
-    )  # two WPI numbers appear twice (re-surveyed entries): keep the first row of each
+def wpi_ports(src: Path) -> tuple[list[dict], dict[str, str]]:
+    """NGA WPI ports, and WPI country name -> ISO3. ISO3 comes from GFW's WPI extract (the same
+    ports, with iso3) matched by position within 2 km; else the ISO3 most often seen for the
+    port's WPI country name."""
+    rows = read_rows(src / "nga_wpi_UpdatedPub150.csv")
+    # Two WPI numbers appear twice (re-surveyed entries): keep the first row of each.
+    nga = list({int(r["World Port Index Number"]): r for r in reversed(rows)}.values())[::-1]
     gfw = read_rows(src / "gfw_WPI_ports.csv")
     gxyz = unit_xyz(np.array([r["latitude"] for r in gfw]), np.array([r["longitude"] for r in gfw]))
     lat = np.array([float(r["Latitude"]) for r in nga])
     lon = np.array([float(r["Longitude"]) for r in nga])
     d, j = cKDTree(gxyz).query(unit_xyz(lat, lon))
     iso = [gfw[k]["iso3"] if arc_m(dd) < 2_000 else None for dd, k in zip(d, j)]
-    # Ports GFW lacks: take the ISO3 most often seen for the same WPI country name.
-    by_name: dict[str, Counter] = {}
+    counts: dict[str, Counter] = {}
     for r, i3 in zip(nga, iso):
         if i3:
-            by_name.setdefault(r["Country Code"], Counter())[i3] += 1
+            counts.setdefault(r["Country Code"], Counter())[i3] += 1
+    by_name = {name: c.most_common(1)[0][0] for name, c in counts.items()}
     out = []
     for r, i3, la, lo in zip(nga, iso, lat, lon):
-        if not i3 and r["Country Code"] in by_name:
-            i3 = by_name[r["Country Code"]].most_common(1)[0][0]
         size = str(r["Harbor Size"]).strip()
         out.append(
             {
                 "port_id": f"wpi:{int(r['World Port Index Number'])}",
                 "name": str(r["Main Port Name"]).strip(),
-                "country": i3,
+                "country": i3 or by_name.get(r["Country Code"]),
                 "lat": la,
                 "lon": lo,
                 "kind": "port",
@@ -149,7 +152,7 @@ def wpi_ports(src: Path) -> list[dict]:
                 "unlocode": (_blank(r["UN/LOCODE"]) or "").replace(" ", "") or None,
             }
         )
-    return out
+    return out, by_name
 
 
 def gfw_anchorage_groups(src: Path) -> list[dict]:
@@ -157,8 +160,8 @@ def gfw_anchorage_groups(src: Path) -> list[dict]:
     groups wider than 4 km (canals, big roads) are split greedily so one disk stays honest."""
     # The overrides file lists some S2 cells twice; the later row is the refined one (label is
     # the port, sublabel the sub-anchorage), so it wins.
-    rows = sorted({r["s2id"]: r for r in read_rows(src / "gfw_anchorage_overrides.csv")}.values(),
-                  key=lambda r: r["s2id"])  # sorted: deterministic ids and seeds
+    latest = {r["s2id"]: r for r in read_rows(src / "gfw_anchorage_overrides.csv")}
+    rows = sorted(latest.values(), key=lambda r: r["s2id"])  # deterministic ids and seeds
     lat = np.array([r["latitude"] for r in rows])
     lon = np.array([r["longitude"] for r in rows])
     xyz = unit_xyz(lat, lon)
@@ -216,7 +219,7 @@ def _slug(name: str) -> str:
     return "-".join("".join(ch if ch.isalnum() else " " for ch in s).split())
 
 
-def build_ports(src: Path) -> pa.Table:
+def build_ports(src: Path, wpi: list[dict]) -> pa.Table:
     terms = [
         {
             "port_id": f"ru:{_slug(name)}",
@@ -231,7 +234,7 @@ def build_ports(src: Path) -> pa.Table:
         }
         for name, la, lo, r, why in RUSSIAN_TERMINALS
     ]
-    rows = terms + wpi_ports(src) + gfw_anchorage_groups(src)
+    rows = terms + wpi + gfw_anchorage_groups(src)
     lat = np.array([r["lat"] for r in rows])
     lon = np.array([r["lon"] for r in rows])
     # A Russian port or anchorage whose centre lies inside a terminal's disk is that terminal.
@@ -259,6 +262,160 @@ def build_ports(src: Path) -> pa.Table:
     )
 
 
+def build_land(src: Path, out: Path) -> None:
+    """Re-encode the 1/120-degree GLOBE land mask losslessly as run boundaries: the flattened
+    mask changes value only ~0.8M times, so storing where it changes is ~1 MB on disk and
+    ~6 MB in memory, against ~930 MB for the unpacked boolean grid."""
+    with np.load(src / "global_land_mask_globe_combined_mask_compressed.npz") as z:
+        mask, lat, lon = z["mask"], z["lat"], z["lon"]
+    # Row i is latitude 90 - i/120, column j longitude -180 + j/120 (nearest-sample lookup).
+    assert np.allclose(lat, 90 - np.arange(mask.shape[0]) / 120)
+    assert np.allclose(lon, -180 + np.arange(mask.shape[1]) / 120)
+    flat = mask.ravel()  # True = water: the package's own is_land is "not is_ocean"
+    change = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    assert change[-1] < 2**32
+    np.savez_compressed(
+        out / "land_mask_runs.npz",
+        shape=np.array(mask.shape, dtype=np.int64),
+        first_land=np.array(not flat[0]),
+        steps=np.diff(change, prepend=0).astype(np.uint32),  # deltas compress far better
+        ne_land=np.packbits(rasterize_ne_land(src), axis=1),
+    )
+
+
+def _norm(name: str) -> str:
+    s = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().casefold()
+    s = "".join(ch if ch.isalnum() else " " for ch in s)
+    words = [w for w in s.split() if w not in {"the", "of", "and"}]
+    return " ".join(words)
+
+
+def _short_flag(itu: str) -> str:
+    """ITU's name without the formal-style parentheses: 'Liberia (Republic of)' -> 'Liberia'.
+    Territories keep their 'Sovereign - Territory' form."""
+    parts = [p.split(" (")[0].strip() for p in itu.split(" - ")]
+    return " - ".join(parts)
+
+
+# ITU spellings no Natural Earth / WPI country name matches (ISO 3166-1 alpha-3 codes).
+MID_ISO3_ALIASES = {
+    "azores": "PRT",
+    "madeira": "PRT",
+    "vatican city state": "VAT",
+    "republic turkiye": "TUR",
+    "slovak republic": "SVK",
+    "alaska": "USA",
+    "bonaire sint eustatius saba": "BES",
+    "curacao": "CUW",
+    "sint maarten dutch part": "SXM",
+    "guadeloupe": "GLP",
+    "martinique": "MTQ",
+    "saint pierre miquelon": "SPM",
+    "china": "CHN",
+    "taiwan": "TWN",
+    "macao": "MAC",
+    "hong kong": "HKG",
+    "korea": "KOR",
+    "democratic people s republic korea": "PRK",
+    "state palestine": "PSE",
+    "kyrgyz republic": "KGZ",
+    "adelie land": "ATF",
+    "christmas island": "CXR",
+    "cocos": "CCK",  # "Cocos (Keeling) Islands" loses its parenthesis
+    "andorra": "AND",
+    "liechtenstein": "LIE",
+    "san marino": "SMR",
+    "north macedonia": "MKD",
+    "anguilla": "AIA",
+    "montserrat": "MSR",
+    "saint vincent grenadines": "VCT",
+    "viet nam": "VNM",
+    "cook islands": "COK",
+    "niue": "NIU",
+    "pitcairn island": "PCN",
+    "american samoa": "ASM",
+    "wallis futuna islands": "WLF",
+    "saint paul amsterdam islands": "ATF",
+    "crozet archipelago": "ATF",
+    "kerguelen islands": "ATF",
+    "ascension island": "SHN",
+    "saint helena": "SHN",
+    "gabonese republic": "GAB",
+    "togolese republic": "TGO",
+    "argentine republic": "ARG",
+    "guiana": "GUF",
+    "reunion": "REU",
+    "falkland islands": "FLK",
+    "micronesia": "FSM",
+    "northern mariana islands": "MNP",
+    "united states virgin islands": "VIR",
+    "british virgin islands": "VGB",
+    "eswatini": "SWZ",
+    "cabo verde": "CPV",
+}
+
+
+def build_mid(src: Path, wpi_names: dict[str, str]) -> list[dict]:
+    """ITU MID table with a short flag name and, where a name matches, an ISO3 code."""
+    ne = json.loads(
+        (src / "naturalearth_ne_110m_admin_0_countries.geojson").read_text(encoding="utf-8")
+    )
+    iso: dict[str, str] = {_norm(k): v for k, v in wpi_names.items()}
+    for feat in ne["features"]:
+        p = feat["properties"]
+        code = p.get("ISO_A3_EH") or p.get("ISO_A3")
+        if code and code != "-99":
+            for key in ("NAME", "NAME_LONG", "ADMIN", "FORMAL_EN", "NAME_SORT", "BRK_NAME"):
+                if p.get(key):
+                    iso[_norm(p[key])] = code
+    iso.update(MID_ISO3_ALIASES)
+    by_mid: dict[int, list[str]] = {}
+    for r in read_rows(src / "itu_MaritimeIdentificationDigits.csv"):
+        by_mid.setdefault(int(r["MID"]), []).append(str(r["Allocated_to"]).strip())
+    out = []
+    for mid, names in sorted(by_mid.items()):
+        codes = set()
+        for name in names:
+            parts = [_norm(p.split(" (")[0]) for p in name.split(" - ")]
+            codes.add(iso.get(parts[-1]))  # a territory's own code, never its sovereign's
+        code = codes.pop() if len(codes) == 1 else None  # 306 spans three Dutch islands
+        flag = "; ".join(_short_flag(n) for n in names)
+        out.append({"mid": mid, "flag": flag, "allocated_to": "; ".join(names), "iso3": code})
+    return out
+
+
+NE_CELLS_PER_DEG = 10
+BASEMAP = ("naturalearth_ne_110m_land.geojson", "naturalearth_110m_coastlines.geojson")
+
+
+def rasterize_ne_land(src: Path) -> np.ndarray:
+    """Natural Earth 110m land as a 0.1-degree boolean grid (row 0 = 90N, cell centres),
+    filled scanline by scanline with the even-odd rule. The GLOBE mask calls lakes land; NE
+    land has the Caspian as a hole, so land.py uses this grid to keep inland seas out."""
+    geo = json.loads((src / "naturalearth_ne_110m_land.geojson").read_text(encoding="utf-8"))
+    edges = []
+    for feat in geo["features"]:
+        g = feat["geometry"]
+        for poly in g["coordinates"] if g["type"] == "MultiPolygon" else [g["coordinates"]]:
+            for ring in poly:
+                r = np.asarray(ring, float)[:, :2]
+                edges.append(np.column_stack([r, np.roll(r, -1, axis=0)]))
+    x1, y1, x2, y2 = np.concatenate(edges).T
+    nrows, ncols = 180 * NE_CELLS_PER_DEG, 360 * NE_CELLS_PER_DEG
+    grid = np.zeros((nrows, ncols), bool)
+    for i in range(nrows):
+        y = 90.0 - (i + 0.5) / NE_CELLS_PER_DEG
+        hit = (y1 > y) != (y2 > y)
+        xs = np.sort(x1[hit] + (y - y1[hit]) * (x2[hit] - x1[hit]) / (y2[hit] - y1[hit]))
+        fill = np.zeros(ncols + 1, int)
+        c0 = np.ceil((xs[0::2] + 180.0) * NE_CELLS_PER_DEG - 0.5).astype(int).clip(0, ncols)
+        c1 = np.floor((xs[1::2] + 180.0) * NE_CELLS_PER_DEG - 0.5).astype(int).clip(-1, ncols - 1)
+        np.add.at(fill, c0, 1)
+        np.add.at(fill, c1 + 1, -1)
+        grid[i] = np.cumsum(fill[:-1]) > 0
+    return grid
+
+
 def write_lists(out: Path) -> None:
     with open(out / "russian_terminals.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f, lineterminator="\n")
@@ -277,9 +434,19 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     write_lists(args.out)
-    ports = build_ports(args.src)
+    wpi, wpi_names = wpi_ports(args.src)
+    ports = build_ports(args.src, wpi)
     pq.write_table(ports, args.out / "ports.parquet", compression="zstd")
     print(f"ports.parquet: {ports.num_rows} rows")
+    mids = build_mid(args.src, wpi_names)
+    with open(args.out / "mid.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, ["mid", "flag", "iso3", "allocated_to"], lineterminator="\n")
+        w.writeheader()
+        w.writerows(mids)
+    print(f"mid.csv: {len(mids)} MIDs, no ISO3 for {[m['flag'] for m in mids if not m['iso3']]}")
+    for name in BASEMAP:
+        shutil.copyfile(args.src / name, args.out / name)
+    build_land(args.src, args.out)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,11 @@ def russian_terminals() -> pa.Table:
 @lru_cache(maxsize=1)
 def sts_areas() -> pa.Table:
     """Known ship-to-ship transfer hubs: name, lat, lon, radius_m."""
-    types = {"name": pa.string(), "lat": pa.float64(), "lon": pa.float64(), "radius_m": pa.float64()}
+    types = {
+        "name": pa.string(),
+        "lat": pa.float64(),
+        "lon": pa.float64(),
+        "radius_m": pa.float64(),
+    }
     opts = pacsv.ConvertOptions(column_types=types)
     return pacsv.read_csv(data_path("sts_areas.csv"), convert_options=opts)
