@@ -6,6 +6,7 @@ becomes a reject with a reason instead of failing the whole file.
 
 from __future__ import annotations
 
+import gzip
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from shadowtrace.errors import InputError
 from shadowtrace.ingest.load import Loader
@@ -142,78 +144,104 @@ def stage_tabular(
         ts_format = mapping.ts_format if mapping else None
         if fmt == "dma":
             ts_format = ts_format or "%d/%m/%Y %H:%M:%S"
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE raw_rows AS SELECT *, row_number() OVER () AS _rn FROM {relation}"
-        )
+        exprs = _expressions(columns, fmt, ts_format)
+        select = ", ".join(f"{expr} AS {name}" for name, expr in exprs.items())
+        if fmt == "dma" and "mobile" in columns:
+            select += f", lower(trim({_q(columns['mobile'])})) AS mobile"
+        else:
+            select += ", CAST(NULL AS VARCHAR) AS mobile"
+        # One pass over the file; the rowid of a table filled in input order is the row index.
+        con.execute(f"CREATE OR REPLACE TEMP TABLE raw_rows AS SELECT {select} FROM {relation}")
         if fmt != "parquet":
-            _number_lines(con, tag, header_lines)
+            line = _line_expression(con, f"{tag}_rej", header_lines)
             rejects_sql = (
                 f"SELECT line, csv_line, 'malformed_row: ' || lower(CAST(error_type AS VARCHAR))"
-                f" FROM {tag}_rej"
+                f" || coalesce(' in ' || column_name, '') FROM {tag}_rej"
             )
             malformed = con.execute(f"SELECT count(*) FROM {tag}_rej").fetchone()[0]  # type: ignore[index]
         else:
-            con.execute("ALTER TABLE raw_rows ADD COLUMN _line BIGINT")
-            con.execute("UPDATE raw_rows SET _line = _rn")
-            rejects_sql, malformed = None, 0
+            line, rejects_sql, malformed = "rowid + 1", None, 0
         rows = con.execute("SELECT count(*) FROM raw_rows").fetchone()[0]  # type: ignore[index]
-        exprs = _expressions(columns, fmt, ts_format)
-        vessel_filter = "TRUE"
-        if fmt == "dma" and "mobile" in columns:
-            mobile = f"lower(trim({_q(columns['mobile'])}))"
-            vessel_filter = f"({mobile} IN {VESSEL_MOBILE_TYPES} OR {_q(columns['mobile'])} IS NULL)"
-            for kind, count in con.execute(
-                f"SELECT {mobile}, count(*) FROM raw_rows WHERE NOT {vessel_filter} GROUP BY 1"
-            ).fetchall():
-                loader.counts.other_by_kind[f"dma {kind}"] += count
-        raw_text = " || ',' || ".join(f"coalesce(CAST({_q(n)} AS VARCHAR), '')" for n in names)
+        vessel_filter = f"(mobile IS NULL OR mobile IN {VESSEL_MOBILE_TYPES})"
+        for kind, count in con.execute(
+            f"SELECT mobile, count(*) FROM raw_rows WHERE NOT {vessel_filter} GROUP BY 1"
+        ).fetchall():
+            loader.counts.other_by_kind[f"dma {kind}"] += count
         positions_sql = f"""
-            SELECT {exprs['mmsi']}, {exprs['ts']}, {exprs['lat']}, {exprs['lon']}, {exprs['sog']},
-                   {exprs['cog']}, {exprs['heading']}, {exprs['nav_status']}, NULL, _line,
-                   {raw_text}
+            SELECT mmsi, ts, lat, lon, sog, cog, heading, nav_status, NULL, {line}, NULL
             FROM raw_rows WHERE {vessel_filter}"""
         reports_sql = None
-        static = [k for k in ("imo", "name", "callsign", "ship_type", "draught", "destination",
-                              "length", "width") if k in columns]
-        if static:
+        if any(k in columns for k in STATIC_KEYS):
             # One report for each distinct static tuple per vessel, at its first sighting.
             reports_sql = f"""
                 SELECT mmsi, min(ts), imo, name, callsign, ship_type, NULL, NULL, NULL, NULL,
-                       length_m, width_m, draught, destination, eta, NULL, arg_min(_line, ts),
-                       arg_min(raw, ts), TRUE
-                FROM (SELECT {exprs['mmsi']} AS mmsi, {exprs['ts']} AS ts, {exprs['imo']} AS imo,
-                             {exprs['name']} AS name, {exprs['callsign']} AS callsign,
-                             {exprs['ship_type']} AS ship_type, {exprs['length']} AS length_m,
-                             {exprs['width']} AS width_m, {exprs['draught']} AS draught,
-                             {exprs['destination']} AS destination, {exprs['eta']} AS eta,
-                             _line, {raw_text} AS raw
-                      FROM raw_rows WHERE {vessel_filter})
-                WHERE ts IS NOT NULL
-                GROUP BY ALL"""
-            reports_sql = reports_sql.replace("GROUP BY ALL", "GROUP BY mmsi, imo, name, callsign, ship_type, length_m, width_m, draught, destination, eta")
+                       length, width, draught, destination, eta, NULL, arg_min({line}, ts), NULL, TRUE
+                FROM raw_rows WHERE {vessel_filter} AND ts IS NOT NULL
+                GROUP BY mmsi, imo, name, callsign, ship_type, length, width, draught,
+                         destination, eta"""
         loader.add_sql(positions_sql, reports_sql, rejects_sql, lines=rows + malformed)
+        loader.flush()
         con.execute("DROP TABLE raw_rows")
         if fmt != "parquet":
             con.execute(f"DROP TABLE IF EXISTS {tag}_rej")
             con.execute(f"DROP TABLE IF EXISTS {tag}_scan")
+            _fill_reject_text(con, loader.ingest_id, path, encoding, source.compression == "gzip")
 
 
-def _number_lines(con: duckdb.DuckDBPyConnection, tag: str, header_lines: int) -> None:
-    """Give each accepted row its line in the file, skipping the lines DuckDB rejected."""
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _gaps AS
-            SELECT g, max(j) AS k FROM (
-                SELECT line - {header_lines} - row_number() OVER (ORDER BY line) AS g,
-                       row_number() OVER (ORDER BY line) AS j
-                FROM (SELECT DISTINCT line FROM {tag}_rej)
-            ) GROUP BY g"""
+STATIC_KEYS = ("imo", "name", "callsign", "ship_type", "draught", "destination", "length", "width")
+_CASE_CHAIN_MAX = 64
+
+
+def _line_expression(con: duckdb.DuckDBPyConnection, rejects: str, header_lines: int) -> str:
+    """SQL giving each accepted row its line in the file, skipping lines DuckDB rejected.
+
+    With rejected lines r_1 < r_2 < ..., the j-th one follows g_j = r_j - header - j
+    accepted rows, so accepted row n sits on line n + header + #{j : g_j < n}.
+    """
+    lines = [int(r[0]) for r in con.execute(f"SELECT DISTINCT line FROM {rejects} ORDER BY 1").fetchall()]
+    row = f"(rowid + 1)"
+    if not lines:
+        return f"{row} + {header_lines}"
+    gaps = [line - header_lines - j for j, line in enumerate(lines, start=1)]
+    if len(gaps) <= _CASE_CHAIN_MAX:
+        return f"{row} + {header_lines} + " + " + ".join(f"CAST({row} > {g} AS INTEGER)" for g in gaps)
+    values = ", ".join(f"({g})" for g in gaps)
+    return (
+        f"{row} + {header_lines} + (SELECT count(*) FROM (VALUES {values}) AS gaps(g) WHERE g < {row})"
     )
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE raw_rows AS
-            SELECT r.*, r._rn + {header_lines} + coalesce(g.k, 0) AS _line
-            FROM raw_rows r ASOF LEFT JOIN _gaps g ON r._rn > g.g"""
-    )
-    con.execute("DROP TABLE _gaps")
+
+
+def _fill_reject_text(
+    con: duckdb.DuckDBPyConnection, ingest_id: int, path: str, encoding: str, gzipped: bool
+) -> None:
+    """Put the file's own text into rejects of this ingest that carry only a line number."""
+    wanted = {
+        int(r[0]) for r in con.execute(
+            "SELECT source_line FROM rejects WHERE ingest_id = ? AND raw IS NULL AND source_line IS NOT NULL",
+            [ingest_id],
+        ).fetchall()
+    }
+    if not wanted:
+        return
+    found: list[tuple[str, int]] = []
+    last = max(wanted)
+    opener = gzip.open if gzipped else open
+    with opener(path, "rt", encoding=encoding, errors="replace", newline="") as handle:  # type: ignore[operator]
+        for number, text in enumerate(handle, start=1):
+            if number in wanted:
+                found.append((text.rstrip("\r\n"), number))
+            if number >= last:
+                break
+    table = pa.table({"raw": [t for t, _ in found], "line": [n for _, n in found]})
+    con.register("_reject_text", table)
+    try:
+        con.execute(
+            "UPDATE rejects SET raw = t.raw FROM _reject_text t"
+            " WHERE rejects.ingest_id = ? AND rejects.source_line = t.line AND rejects.raw IS NULL",
+            [ingest_id],
+        )
+    finally:
+        con.unregister("_reject_text")
 
 
 def _resolve_columns(source: Source, fmt: str, names: list[str], mapping: Mapping | None) -> dict[str, str]:
