@@ -9,6 +9,9 @@ both give the same values.
 
 from __future__ import annotations
 
+import base64
+import re
+
 import numpy as np
 
 # Payload lengths (6-bit characters) of the standard single-sentence messages.
@@ -37,8 +40,12 @@ def _field(bits: np.ndarray, start: int, width: int, signed: bool = False) -> np
     return value
 
 
+_VALID_PAYLOAD = re.compile(r"[0-W`-w]*").fullmatch
+
+
 def valid_chars(payload: str) -> bool:
-    return all(48 <= ord(c) <= 87 or 96 <= ord(c) <= 119 for c in payload)
+    """Every character is a legal six-bit armouring character."""
+    return _VALID_PAYLOAD(payload) is not None
 
 
 def decode_positions(payloads: list[str]) -> dict[str, np.ndarray]:
@@ -126,3 +133,68 @@ def text_field(payload: str, start: int, chars: int) -> str | None:
         out.append(_SIXBIT_ASCII[code])
     text = "".join(out).strip()
     return text or None
+
+
+# --- static and voyage reports (types 5 and 24) ------------------------------------
+# One payload becomes one Python integer (via octal: two octal digits per six-bit
+# character, converted in C), so each field is a shift and a mask.
+_OCTAL = str.maketrans(
+    {chr(c): f"{(c - 48 if c - 48 <= 40 else c - 56):02o}" for c in [*range(48, 88), *range(96, 120)]}
+)
+
+
+def _payload_int(payload: str) -> int:
+    return int(payload.translate(_OCTAL), 8)
+
+
+# base64 also packs six bits a character: encode the field's bytes, then rename the letters.
+_B64_TO_SIXBIT = str.maketrans(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", _SIXBIT_ASCII
+)
+
+
+def _text(value: int, nbits: int, start: int, chars: int) -> str | None:
+    field = (value >> (nbits - start - 6 * chars)) & ((1 << (6 * chars)) - 1)
+    padded = (chars + 3) // 4 * 4  # whole 24-bit groups
+    field <<= 6 * (padded - chars)
+    letters = base64.b64encode(field.to_bytes(padded * 3 // 4, "big")).decode("ascii")
+    text = letters[:chars].translate(_B64_TO_SIXBIT)
+    return text.split("@", 1)[0].strip() or None
+
+
+def decode_static(payload: str, fill: int) -> dict[str, object] | None:
+    """Decode a type 5 or type 24 payload; None when it is not one of standard length."""
+    if not payload or not valid_chars(payload):
+        return None
+    nbits = 6 * len(payload)
+    value = _payload_int(payload)
+
+    def field(start: int, width: int) -> int:
+        return (value >> (nbits - start - width)) & ((1 << width) - 1)
+
+    kind = payload[0]
+    if kind == "5" and nbits - fill >= 424:
+        month, day, hour, minute = field(274, 4), field(278, 5), field(283, 5), field(288, 6)
+        return {
+            "msg_type": 5, "mmsi": field(8, 30), "imo": field(40, 30),
+            "callsign": _text(value, nbits, 70, 7), "name": _text(value, nbits, 112, 20),
+            "ship_type": field(232, 8), "to_bow": field(240, 9), "to_stern": field(249, 9),
+            "to_port": field(258, 6), "to_starboard": field(264, 6),
+            "eta": f"{month:02d}-{day:02d}T{hour:02d}:{minute:02d}Z" if month and day else None,
+            "draught": field(294, 8) / 10.0, "destination": _text(value, nbits, 302, 20),
+            "part": None,
+        }
+    if kind == "H" and nbits - fill >= 160:
+        part = field(38, 2)
+        base = {"msg_type": 24, "mmsi": field(8, 30), "part": part, "imo": None, "eta": None,
+                "draught": None, "destination": None}
+        if part == 0:
+            return {**base, "name": _text(value, nbits, 40, 20), "callsign": None,
+                    "ship_type": None, "to_bow": None, "to_stern": None, "to_port": None,
+                    "to_starboard": None}
+        if part == 1 and nbits - fill >= 162:
+            return {**base, "name": None, "ship_type": field(40, 8),
+                    "callsign": _text(value, nbits, 90, 7), "to_bow": field(132, 9),
+                    "to_stern": field(141, 9), "to_port": field(150, 6),
+                    "to_starboard": field(156, 6)}
+    return None

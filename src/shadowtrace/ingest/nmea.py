@@ -11,6 +11,7 @@ everything else by pyais.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zlib
 from collections import Counter
 from collections.abc import Iterator
@@ -65,6 +66,13 @@ def _pghp_us(fields: list[str]) -> int | None:
     except (ValueError, IndexError):
         return None
     return int((stamp - EPOCH).total_seconds() * 1_000_000)
+
+
+# Optional tag block, then !xxVDM/VDO,1,1,seq,channel,payload,fill*hh and anything after.
+_COMMON = re.compile(
+    r"(?:\\([^\\]*)\\)?![A-Z]{2}VD[MO],1,1,\d?,[^,]?,([0-9:;<=>?@A-W`a-w]+),(\d)\*([0-9A-Fa-f]{2})(.*)"
+)
+_TAG_TIME = re.compile(r"(?:^|,)c:(\d+(?:\.\d+)?)")
 
 
 def _parse_tag_block(tag: str) -> dict[str, str]:
@@ -137,6 +145,8 @@ class NmeaReader:
         if not text or text[0] == "#":  # blank line or comment
             out.blank_lines += 1
             return
+        if self._common_line(text, line_no, out):
+            return
         tags: dict[str, str] = {}
         # NMEA 4.0 tag blocks: \tag,tag*hh\ before the sentence (there may be several).
         while text.startswith("\\"):
@@ -186,6 +196,26 @@ class NmeaReader:
             out.reject(line_no, raw, "bad_checksum")
             return
         self._fragment(total_s, num_s, seq, channel, text[: star + 3], line_no, raw, ts, out)
+
+    def _common_line(self, text: str, line_no: int, out: _BatchBuilder) -> bool:
+        """The common case in one regular expression: an optional tag block and one
+        single-sentence position report of standard length. False: use the general path."""
+        match = _COMMON.fullmatch(text)
+        if match is None:
+            return False
+        tag, payload, fill, given, trailing = match.groups()
+        if not ais_fast.fast_path(payload, fill):
+            return False
+        ts = None
+        if tag is not None:
+            stamp = _TAG_TIME.search(tag)
+            if stamp is not None:
+                ts = epoch_us(stamp.group(1))
+        if ts is None:
+            ts = self._time_of({}, "", trailing)
+        body = text[text.index("!") + 1 : match.start(4) - 1]
+        out.fast(line_no, ts, body, given, payload, text)
+        return True
 
     def _time_of(self, tags: dict[str, str], prefix: str, trailing: str) -> int | None:
         if "c" in tags:
@@ -282,6 +312,18 @@ class NmeaReader:
             for extra_line, extra_raw in zip(lines[1:], raws[1:]):
                 out.reject(extra_line, extra_raw, "missing_time")
             return
+        payload = "".join(s.split(",")[5] for s in sentences)
+        if payload[:1] in ("5", "H"):
+            fill = sentences[-1].split(",")[6].split("*")[0]
+            static = ais_fast.decode_static(payload, int(fill) if fill.isdigit() else 0)
+            if static is not None:
+                report = {k: static[k] for k in _STATIC_KEYS}
+                report["ts"], report["_part"] = ts, static["part"]
+                if report["msg_type"] == 24:
+                    self._type24(report, line_no, raw, out)
+                else:
+                    out.report(report, line_no, raw)
+                return
         try:
             msg = pyais.decode(*sentences, error_if_checksum_invalid=False)
             data = msg.asdict()
@@ -322,6 +364,12 @@ class NmeaReader:
             out.report(report, line_no, part_a[2] + "\n" + raw)
             return
         out.report(report, line_no, raw)
+
+
+_STATIC_KEYS = (
+    "mmsi", "imo", "name", "callsign", "ship_type", "to_bow", "to_stern", "to_port",
+    "to_starboard", "draught", "destination", "eta", "msg_type",
+)
 
 
 def _raw_static_fields(report: dict[str, Any], sentences: list[str], msg_type: int) -> None:

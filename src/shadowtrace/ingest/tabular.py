@@ -199,7 +199,7 @@ def _line_expression(con: duckdb.DuckDBPyConnection, rejects: str, header_lines:
     accepted rows, so accepted row n sits on line n + header + #{j : g_j < n}.
     """
     lines = [int(r[0]) for r in con.execute(f"SELECT DISTINCT line FROM {rejects} ORDER BY 1").fetchall()]
-    row = f"(rowid + 1)"
+    row = "(rowid + 1)"
     if not lines:
         return f"{row} + {header_lines}"
     gaps = [line - header_lines - j for j, line in enumerate(lines, start=1)]
