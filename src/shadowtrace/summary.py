@@ -69,5 +69,7 @@ def print_ingest(report: IngestReport, console: Console) -> None:
             console.print(f"[yellow]partial[/yellow] {r.source}: {r.error}")
 
 
-def _short(name: str, width: int = 48) -> str:
+def _short(name: str, width: int = 40) -> str:
+    """The file name (and archive member); folders are in the ingests table."""
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
     return name if len(name) <= width else "…" + name[-(width - 1):]

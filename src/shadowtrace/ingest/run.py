@@ -142,7 +142,8 @@ def _ingest_source(
         else:
             mapping = Mapping(options.columns, options.ts_format) if options.columns or options.ts_format else None
             encoding = "utf-8" if fmt == "parquet" else text_encoding(source)
-            stage_tabular(con, loader, source, fmt, mapping, encoding)
+            tick = progress(source.name, source.size()) if progress else None
+            stage_tabular(con, loader, source, fmt, mapping, encoding, tick)
         loader.flush()
         result.status = "partial" if partial else "complete"
         result.error = partial

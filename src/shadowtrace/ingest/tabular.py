@@ -9,7 +9,8 @@ from __future__ import annotations
 import gzip
 import shutil
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,6 +123,7 @@ def stage_tabular(
     fmt: str,
     mapping: Mapping | None,
     encoding: str = "utf-8",
+    tick: Callable[[int], None] | None = None,
 ) -> None:
     """Stage every row of a DMA / NOAA / mapped CSV or Parquet input into the loader."""
     with _readable_path(source) as path:
@@ -151,7 +153,8 @@ def stage_tabular(
         else:
             select += ", CAST(NULL AS VARCHAR) AS mobile"
         # One pass over the file; the rowid of a table filled in input order is the row index.
-        con.execute(f"CREATE OR REPLACE TEMP TABLE raw_rows AS SELECT {select} FROM {relation}")
+        with _reading_progress(con, tick, source.size()):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE raw_rows AS SELECT {select} FROM {relation}")
         if fmt != "parquet":
             line = _line_expression(con, f"{tag}_rej", header_lines)
             rejects_sql = (
@@ -186,6 +189,40 @@ def stage_tabular(
             con.execute(f"DROP TABLE IF EXISTS {tag}_rej")
             con.execute(f"DROP TABLE IF EXISTS {tag}_scan")
             _fill_reject_text(con, loader.ingest_id, path, encoding, source.compression == "gzip")
+
+
+@contextmanager
+def _reading_progress(
+    con: duckdb.DuckDBPyConnection, tick: Callable[[int], None] | None, total: int
+) -> Iterator[None]:
+    """Report DuckDB's own progress on the running query to a progress callback."""
+    if tick is None:
+        yield
+        return
+    con.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")
+    done = threading.Event()
+    reported = 0
+
+    def poll() -> None:
+        nonlocal reported
+        while not done.wait(0.25):
+            percent = con.query_progress()
+            if percent > 0:
+                now = int(total * min(percent, 100.0) / 100)
+                if now > reported:
+                    tick(now - reported)
+                    reported = now
+
+    watcher = threading.Thread(target=poll, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
+        if total > reported:
+            tick(total - reported)
+        con.execute("SET enable_progress_bar = false")
 
 
 STATIC_KEYS = ("imo", "name", "callsign", "ship_type", "draught", "destination", "length", "width")
