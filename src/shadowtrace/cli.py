@@ -49,6 +49,7 @@ def ingest(
     ts_format: Annotated[Optional[str], typer.Option("--ts-format", help="strptime format of the time column, e.g. %d/%m/%Y %H:%M.")] = None,
     time: Annotated[Optional[str], typer.Option("--time", help="Reception time (ISO 8601) for NMEA sentences that carry none.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or tables.")] = False,
+    _exit: bool = typer.Option(True, hidden=True),
 ) -> None:
     """Load AIS data into the store; prints what was read, kept, dropped and why."""
     from shadowtrace.ingest import IngestOptions
@@ -71,7 +72,7 @@ def ingest(
     else:
         for failed in report.failed:
             err_console.print(f"failed: {failed.error}", highlight=False)
-    if report.failed:
+    if report.failed and _exit:
         raise typer.Exit(1)
 
 
@@ -97,6 +98,124 @@ def simulate(
     console.print(f"ground truth: {result.truth_path} ({sum(result.events.values())} events)")
     for kind, count in sorted(result.events.items()):
         console.print(f"  {kind:<20} {count:>6}")
+
+
+ParamOption = Annotated[Optional[list[str]], typer.Option("--param", help="Override a detector parameter: detector.field=value (repeatable).")]
+ConfigOption = Annotated[Optional[Path], typer.Option("--config", help="TOML file with [detector] tables of parameters.")]
+
+
+def _run_detect(db: Path, config: Path | None, param: list[str] | None, only: list[str] | None, quiet: bool) -> None:
+    from shadowtrace.detect.config import build_params
+    from shadowtrace.detect.run import detect_events, store_events
+    from shadowtrace.engine import get_engine
+    from shadowtrace.summary import print_detect
+
+    params = build_params(config, param)
+    engine = get_engine("duckdb", db=db)
+    try:
+        with console.status("detecting", spinner="dots") if not quiet else _nullcontext() as status:
+            def tick(name: str) -> None:
+                if status is not None:
+                    status.update(f"detecting {name}")
+            report = detect_events(engine, params, only, progress=tick)
+        store_events(engine.con, report, params, engine.name)  # type: ignore[attr-defined]
+    finally:
+        engine.close()  # type: ignore[attr-defined]
+    if not quiet:
+        print_detect(report, console)
+
+
+class _nullcontext:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+@app.command()
+def detect(
+    db: DbOption = Path("shadowtrace.duckdb"),
+    config: ConfigOption = None,
+    param: ParamOption = None,
+    only: Annotated[Optional[list[str]], typer.Option("--only", help="Run only these detectors.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Run every behaviour detector over the store and keep their events."""
+    try:
+        _run_detect(db, config, param, only, quiet)
+    except ShadowtraceError as exc:
+        _fail(exc)
+
+
+@app.command()
+def run(
+    paths: Annotated[list[str], typer.Argument(help="Files, folders, globs or archives.")],
+    db: DbOption = Path("shadowtrace.duckdb"),
+    fmt: Annotated[Optional[str], typer.Option("--format")] = None,
+    time: Annotated[Optional[str], typer.Option("--time")] = None,
+    config: ConfigOption = None,
+    param: ParamOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Ingest then detect, in one go."""
+    ingest(paths, db=db, fmt=fmt, columns=None, ts_format=None, time=time, quiet=quiet, _exit=False)
+    try:
+        _run_detect(db, config, param, None, quiet)
+    except ShadowtraceError as exc:
+        _fail(exc)
+
+
+@app.command()
+def events(
+    db: DbOption = Path("shadowtrace.duckdb"),
+    type_: Annotated[Optional[list[str]], typer.Option("--type", help="Event type(s).")] = None,
+    mmsi: Annotated[Optional[int], typer.Option(help="Vessel (either side of an encounter).")] = None,
+    since: Annotated[Optional[str], typer.Option(help="Events ending at or after this time (ISO 8601).")] = None,
+    until: Annotated[Optional[str], typer.Option(help="Events starting at or before this time.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv|json|geojson|parquet")] = "csv",
+    out: Annotated[Optional[Path], typer.Option("--out", help="File to write (default: stdout).")] = None,
+) -> None:
+    """Export events: csv to stdout by default."""
+    from shadowtrace.export import query_events, write_events
+    from shadowtrace.store import connect
+
+    try:
+        con = connect(db, read_only=True)
+        try:
+            table = query_events(con, types=type_, mmsi=mmsi,
+                                 since=_naive(_parse_time(since)), until=_naive(_parse_time(until)))
+        finally:
+            con.close()
+        write_events(table, fmt, out)
+    except ShadowtraceError as exc:
+        _fail(exc)
+
+
+@app.command()
+def evaluate(
+    truth: Annotated[Path, typer.Option("--truth", help="Ground-truth JSON (from simulate).")],
+    db: DbOption = Path("shadowtrace.duckdb"),
+    slack_hours: Annotated[float, typer.Option(help="Time slack when matching.")] = 2.0,
+    show: Annotated[int, typer.Option(help="Unmatched rows to list per type.")] = 3,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write the scores as JSON.")] = None,
+) -> None:
+    """Precision and recall of stored events against a ground-truth file."""
+    from shadowtrace.evaluate import evaluate_store
+    from shadowtrace.summary import print_scores, scores_json
+
+    try:
+        scores = evaluate_store(db, truth, slack_hours=slack_hours)
+    except ShadowtraceError as exc:
+        _fail(exc)
+        return
+    print_scores(scores, console, show)
+    if out:
+        out.write_text(scores_json(scores))
+
+
+def _naive(stamp: dt.datetime | None) -> dt.datetime | None:
+    return None if stamp is None else stamp.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
 class _progress:
@@ -127,9 +246,27 @@ class _progress:
             self.bar.stop()
 
 
-def main() -> None:  # pragma: no cover - console entry
-    app()
+def main() -> None:
+    """Console entry: unexpected errors are reported in one line, the traceback only with
+    SHADOWTRACE_DEBUG=1."""
+    import os
+
+    try:
+        app()
+    except ShadowtraceError as exc:
+        _fail(exc)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:
+        if os.environ.get("SHADOWTRACE_DEBUG"):
+            raise
+        err_console.print(
+            f"[red]internal error:[/red] {type(exc).__name__}: {exc}\n"
+            "  hint: rerun with SHADOWTRACE_DEBUG=1 for the traceback, and report it",
+            highlight=False,
+        )
+        raise SystemExit(3) from None
 
 
-if __name__ == "__main__":  # pragma: no cover
+if __name__ == "__main__":
     main()

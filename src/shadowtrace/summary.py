@@ -5,6 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from shadowtrace.detect.run import DetectReport
+from shadowtrace.evaluate import TypeScore
 from shadowtrace.ingest import IngestReport
 
 
@@ -73,3 +75,40 @@ def _short(name: str, width: int = 40) -> str:
     """The file name (and archive member); folders are in the ingests table."""
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     return name if len(name) <= width else "…" + name[-(width - 1):]
+
+
+def print_detect(report: DetectReport, console: Console) -> None:
+    table = Table(title="Events detected", title_justify="left")
+    table.add_column("type")
+    table.add_column("events", justify="right")
+    table.add_column("seconds", justify="right")
+    for name, count in report.counts.items():
+        table.add_row(name, f"{count:,}", f"{report.seconds[name]:.1f}")
+    table.add_row("(track preparation)", "", f"{report.seconds.get('tracks', 0):.1f}")
+    console.print(table)
+
+
+def print_scores(scores: dict[str, TypeScore], console: Console, show: int = 3) -> None:
+    table = Table(title="Detection accuracy against ground truth", title_justify="left")
+    for column in ("type", "truth", "events", "precision", "recall"):
+        table.add_column(column, justify="left" if column == "type" else "right")
+    for name, s in scores.items():
+        table.add_row(name, str(s.truth), str(s.events),
+                      "-" if s.precision is None else f"{s.precision:.3f}",
+                      "-" if s.recall is None else f"{s.recall:.3f}")
+    console.print(table)
+    for name, s in scores.items():
+        for row in s.unmatched_events[:show]:
+            console.print(f"[yellow]unmatched {name}[/yellow] mmsi={row['mmsi']} other={row.get('other_mmsi')} {row['start']}..{row['end']}", highlight=False)
+        for row in s.missed_truth[:show]:
+            console.print(f"[red]missed {name}[/red] mmsi={row['mmsi']} other={row.get('other_mmsi')} {row['start']}..{row['end']}", highlight=False)
+
+
+def scores_json(scores: dict[str, TypeScore]) -> str:
+    import json
+
+    return json.dumps({
+        name: {"truth": s.truth, "events": s.events, "precision": s.precision, "recall": s.recall,
+               "unmatched_events": s.unmatched_events, "missed_truth": s.missed_truth}
+        for name, s in scores.items()
+    }, indent=1, default=str)

@@ -12,7 +12,7 @@ import duckdb
 
 from shadowtrace.errors import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Each migration brings the store from version i to i + 1.
 _MIGRATIONS: list[str] = [
@@ -87,6 +87,29 @@ _MIGRATIONS: list[str] = [
         raw VARCHAR,
         reason VARCHAR NOT NULL
     );
+    """,
+    # 2: behaviour events (the contract between detection and everything after it)
+    """
+CREATE TABLE IF NOT EXISTS events (
+    event_id VARCHAR PRIMARY KEY,   -- hash of type, vessel, counterpart and start: stable across reruns
+    type VARCHAR NOT NULL,
+    mmsi INTEGER NOT NULL,
+    other_mmsi INTEGER,
+    start TIMESTAMP NOT NULL,
+    "end" TIMESTAMP NOT NULL,
+    lat DOUBLE,
+    lon DOUBLE,
+    confidence DOUBLE NOT NULL,
+    details JSON NOT NULL
+);
+CREATE TABLE IF NOT EXISTS detect_runs (
+    run_at TIMESTAMP NOT NULL,
+    engine VARCHAR NOT NULL,
+    detector VARCHAR NOT NULL,
+    params JSON NOT NULL,
+    events INTEGER NOT NULL,
+    seconds DOUBLE NOT NULL
+);
     """,
 ]
 
