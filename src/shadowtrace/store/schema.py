@@ -160,4 +160,5 @@ def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConn
         migrate(con)
     elif _current_version(con) == 0:
         raise StoreError(f"{path} is not a shadowtrace store")
+    con.execute("SELECT 1").fetchall()  # leave no open result: relations refuse to start while one is
     return con
