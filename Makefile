@@ -16,8 +16,12 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: $(STAMP)
+	rm -rf $(DEMO_DIR)
 	$(BIN)/shadowtrace simulate --out $(DEMO_DIR)/scenario --vessels 120 --days 3 --seed 7 --format nmea
-	$(BIN)/shadowtrace ingest $(DEMO_DIR)/scenario --db $(DEMO_DIR)/shadowtrace.duckdb
+	$(BIN)/shadowtrace run $(DEMO_DIR)/scenario/sim.nmea --db $(DEMO_DIR)/shadowtrace.duckdb
+	$(BIN)/shadowtrace evaluate --truth $(DEMO_DIR)/scenario/truth.json --db $(DEMO_DIR)/shadowtrace.duckdb --show 0
+	$(BIN)/shadowtrace events --db $(DEMO_DIR)/shadowtrace.duckdb --format csv --out $(DEMO_DIR)/events.csv
+	@echo "events written to $(DEMO_DIR)/events.csv; explore with: $(BIN)/shadowtrace events --db $(DEMO_DIR)/shadowtrace.duckdb --type encounter"
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench
@@ -28,6 +32,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/detect.py
 
 clean:
 	rm -rf $(DEMO_DIR) .pytest_cache test-output
