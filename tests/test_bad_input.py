@@ -137,3 +137,18 @@ def test_missing_input_path(tmp_path: Path, db: Path) -> None:
 
     with pytest.raises(InputError, match="no such file"):
         ingest([str(tmp_path / "nope.nmea")], db)
+
+
+def test_csv_static_changes_back_and_forth_are_all_reported(tmp_path: Path, db: Path) -> None:
+    header = "MMSI,BaseDateTime,LAT,LON,SOG,COG,Heading,VesselName,IMO,CallSign,VesselType,Status,Length,Width,Draft,Cargo,TransceiverClass\n"
+    rows = []
+    for hour, draught in ((0, 6.7), (3, 12.1), (6, 6.7)):
+        for minute in range(0, 60, 10):
+            rows.append(f"636000001,2025-03-01T{hour:02d}:{minute:02d}:00,30.0,-40.0,0.1,0,0,TANKER ONE,IMO9074729,A8AA1,80,1,200,30,{draught},80,A\n")
+    path = tmp_path / "noaa.csv"
+    path.write_text(header + "".join(rows))
+    result = _only(ingest([str(path)], db))
+    assert result.status == "complete", result.error
+    with duckdb.connect(str(db), read_only=True) as con:
+        draughts = [r[0] for r in con.execute("SELECT draught FROM vessel_reports ORDER BY ts").fetchall()]
+    assert [round(d, 1) for d in draughts] == [6.7, 12.1, 6.7]

@@ -175,13 +175,22 @@ def stage_tabular(
             FROM raw_rows WHERE {vessel_filter}"""
         reports_sql = None
         if any(k in columns for k in STATIC_KEYS):
-            # One report for each distinct static tuple per vessel, at its first sighting.
+            # A report wherever a vessel's static values change (and at its first row).
+            # Rows are first reduced to one per vessel, values and hour, so the ordered
+            # pass runs over few rows; a change back to earlier values is kept.
+            static = "imo, name, callsign, ship_type, length, width, draught, destination, eta"
             reports_sql = f"""
-                SELECT mmsi, min(ts), imo, name, callsign, ship_type, NULL, NULL, NULL, NULL,
-                       length, width, draught, destination, eta, NULL, arg_min({line}, ts), NULL, TRUE
-                FROM raw_rows WHERE {vessel_filter} AND ts IS NOT NULL
-                GROUP BY mmsi, imo, name, callsign, ship_type, length, width, draught,
-                         destination, eta"""
+                SELECT mmsi, ts, imo, name, callsign, ship_type, NULL, NULL, NULL, NULL,
+                       length, width, draught, destination, eta, NULL, line, NULL, TRUE
+                FROM (
+                    SELECT *, lag(struct_pack({static})) OVER (PARTITION BY mmsi ORDER BY ts, line)
+                              IS DISTINCT FROM struct_pack({static}) AS changed
+                    FROM (
+                        SELECT mmsi, {static}, min(ts) AS ts, arg_min({line}, ts) AS line
+                        FROM raw_rows WHERE {vessel_filter} AND ts IS NOT NULL
+                        GROUP BY mmsi, {static}, date_trunc('hour', ts)
+                    )
+                ) WHERE changed"""
         loader.add_sql(positions_sql, reports_sql, rejects_sql, lines=rows + malformed)
         loader.flush()
         con.execute("DROP TABLE raw_rows")
