@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from shadowtrace.detect.config import default_params
 from shadowtrace.detect.run import detect_events
@@ -47,19 +48,38 @@ def make_store(path: Path, positions: list[dict[str, Any]],
         "INSERT INTO ingests (ingest_id, source, fingerprint, format, status, started_at)"
         " VALUES (1, 'hand-made', 'x', 'test', 'complete', now())"
     )
-    for i, row in enumerate(positions, start=1):
-        con.execute(
-            "INSERT INTO positions VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 1, ?, NULL)",
-            [row["mmsi"], row["ts"], row["lat"], row["lon"], row.get("sog"), row.get("cog"),
-             row.get("heading"), row.get("nav_status"), i],
-        )
-    for i, row in enumerate(reports or [], start=1):
-        con.execute(
-            "INSERT INTO vessel_reports (mmsi, ts, imo, name, callsign, ship_type, draught,"
-            " destination, msg_type, ingest_id, source_line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 5, 1, ?)",
-            [row["mmsi"], row["ts"], row.get("imo"), row.get("name"), row.get("callsign"),
-             row.get("ship_type"), row.get("draught"), row.get("destination"), 100000 + i],
-        )
+    # Bulk inserts through Arrow: row-by-row INSERTs make tests slow.
+    staged = pa.table({
+        "mmsi": pa.array([r["mmsi"] for r in positions], pa.int64()),
+        "ts": pa.array([r["ts"] for r in positions], pa.timestamp("us")),
+        "lat": pa.array([r["lat"] for r in positions], pa.float64()),
+        "lon": pa.array([r["lon"] for r in positions], pa.float64()),
+        **{k: pa.array([r.get(k) for r in positions], pa.float64()) for k in ("sog", "cog")},
+        **{k: pa.array([r.get(k) for r in positions], pa.int64()) for k in ("heading", "nav_status")},
+        "source_line": pa.array(range(1, len(positions) + 1), pa.int64()),
+    })
+    con.register("staged_positions", staged)
+    con.execute(
+        "INSERT INTO positions SELECT mmsi, ts, lat, lon, sog, cog, heading, nav_status, 1, 1,"
+        " source_line, NULL FROM staged_positions"
+    )
+    con.unregister("staged_positions")
+    rows = reports or []
+    staged_reports = pa.table({
+        "mmsi": pa.array([r["mmsi"] for r in rows], pa.int64()),
+        "ts": pa.array([r["ts"] for r in rows], pa.timestamp("us")),
+        **{k: pa.array([r.get(k) for r in rows], pa.int64()) for k in ("imo", "ship_type")},
+        **{k: pa.array([r.get(k) for r in rows], pa.string()) for k in ("name", "callsign", "destination")},
+        "draught": pa.array([r.get("draught") for r in rows], pa.float64()),
+        "source_line": pa.array(range(100001, 100001 + len(rows)), pa.int64()),
+    })
+    con.register("staged_reports", staged_reports)
+    con.execute(
+        "INSERT INTO vessel_reports (mmsi, ts, imo, name, callsign, ship_type, draught, destination,"
+        " msg_type, ingest_id, source_line) SELECT mmsi, ts, imo, name, callsign, ship_type, draught,"
+        " destination, 5, 1, source_line FROM staged_reports"
+    )
+    con.unregister("staged_reports")
     con.close()
     return path
 

@@ -20,7 +20,7 @@ runner = CliRunner()
 
 def _store(tmp_path: Path) -> Path:
     rows = _gap_track(244000001, T0 - T0 + __import__("datetime").timedelta(hours=8))
-    rows += line(244000002, T0, 10, 10, 10, 10.5, 120)
+    rows += line(244000002, T0, 10, -30, 10, -29.5, 120)  # mid-Atlantic
     return make_store(tmp_path / "s.duckdb", rows)
 
 
