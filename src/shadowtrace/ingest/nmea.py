@@ -72,6 +72,10 @@ def _pghp_us(fields: list[str]) -> int | None:
 _COMMON = re.compile(
     r"(?:\\([^\\]*)\\)?![A-Z]{2}VD[MO],1,1,\d?,[^,]?,([0-9:;<=>?@A-W`a-w]+),(\d)\*([0-9A-Fa-f]{2})(.*)"
 )
+# The same for one fragment of a multi-sentence message.
+_FRAGMENT = re.compile(
+    r"(?:\\([^\\]*)\\)?(!(([A-Z]{2}VD[MO]),([2-9]),([1-9]),(\d?),([^,]?),[0-9:;<=>?@A-W`a-w]*,\d)\*([0-9A-Fa-f]{2}))(.*)"
+)
 _TAG_TIME = re.compile(r"(?:^|,)c:(\d+(?:\.\d+)?)")
 
 
@@ -86,9 +90,16 @@ def _parse_tag_block(tag: str) -> dict[str, str]:
 
 
 def _xor(text: str) -> int:
-    value = 0
-    for byte in text.encode("latin-1"):
-        value ^= byte
+    """XOR of all bytes (the NMEA checksum), folding one big integer in halves: a few
+    big-integer operations in C instead of a Python step per character."""
+    data = text.encode("latin-1")
+    width = 1
+    while width < len(data):
+        width *= 2
+    value = int.from_bytes(data.rjust(width, b"\0"), "big")
+    while width > 1:
+        width //= 2
+        value = (value >> (8 * width)) ^ (value & ((1 << (8 * width)) - 1))
     return value
 
 
@@ -202,7 +213,7 @@ class NmeaReader:
         single-sentence position report of standard length. False: use the general path."""
         match = _COMMON.fullmatch(text)
         if match is None:
-            return False
+            return self._common_fragment(text, line_no, out)
         tag, payload, fill, given, trailing = match.groups()
         if not ais_fast.fast_path(payload, fill):
             return False
@@ -215,6 +226,25 @@ class NmeaReader:
             ts = self._time_of({}, "", trailing)
         body = text[text.index("!") + 1 : match.start(4) - 1]
         out.fast(line_no, ts, body, given, payload, text)
+        return True
+
+    def _common_fragment(self, text: str, line_no: int, out: _BatchBuilder) -> bool:
+        """A well-formed fragment of a multi-sentence message, tag block optional."""
+        match = _FRAGMENT.fullmatch(text)
+        if match is None:
+            return False
+        tag, sentence, body, _kind, total, num, seq, channel, given, trailing = match.groups()
+        if not _checksum_ok(body, given):
+            out.reject(line_no, text, "bad_checksum")
+            return True
+        ts = None
+        if tag is not None:
+            stamp = _TAG_TIME.search(tag)
+            if stamp is not None:
+                ts = epoch_us(stamp.group(1))
+        if ts is None:
+            ts = self._time_of({}, "", trailing)
+        self._fragment(total, num, seq, channel, sentence, line_no, text, ts, out)
         return True
 
     def _time_of(self, tags: dict[str, str], prefix: str, trailing: str) -> int | None:
@@ -436,6 +466,7 @@ class _BatchBuilder:
         }
         self.positions: dict[str, list[Any]] = {name: [] for name in POSITION_STAGE.names}
         self.reports: dict[str, list[Any]] = {name: [] for name in REPORT_STAGE.names}
+        self._report_columns = list(self.reports.items())
 
     def reject(self, line_no: int, raw: str, reason: str) -> None:
         self.rejects["source_line"].append(line_no)
@@ -470,13 +501,9 @@ class _BatchBuilder:
             self.positions[name].append(value)
 
     def report(self, row: dict[str, Any], line_no: int, raw: str, counted: bool = True) -> None:
-        row = dict(row, source_line=line_no, raw=raw)
-        row.pop("_part", None)
-        row.setdefault("length_m", None)
-        row.setdefault("width_m", None)
-        row["derived"] = not counted
-        for name in REPORT_STAGE.names:
-            self.reports[name].append(row.get(name))
+        extra = {"source_line": line_no, "raw": raw, "derived": not counted}
+        for name, column in self._report_columns:
+            column.append(extra[name] if name in extra else row.get(name))
 
     def _fast_tables(self) -> pa.Table:
         rows = self.fast_rows
