@@ -149,6 +149,22 @@ def detect(
 
 
 @app.command()
+def detectors(
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the catalogue as Markdown (docs/detectors.md).")] = False,
+) -> None:
+    """List the detectors with their parameters, defaults and sources."""
+    from shadowtrace.detect.catalogue import markdown as catalogue_markdown
+
+    text = catalogue_markdown()
+    if markdown:
+        typer.echo(text, nl=False)
+    else:
+        from rich.markdown import Markdown
+
+        console.print(Markdown(text))
+
+
+@app.command()
 def run(
     paths: Annotated[list[str], typer.Argument(help="Files, folders, globs or archives.")],
     db: DbOption = Path("shadowtrace.duckdb"),

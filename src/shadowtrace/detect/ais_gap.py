@@ -20,7 +20,7 @@ class Params:
     min_gap_hours: float = 6.0  # GFW pipe-gaps default; Skylight
     reception_radius_m: float = 50_000.0  # issue definition: others reporting within 50 km
     reception_cell_deg: float = 0.5  # grid used to find the others (>= radius)
-    others_for_full_confidence: int = 5
+    others_for_full_confidence: int = 5  # our choice: five vessels heard nearby make reception evident
 
 
 def detect(engine: Engine, params: Params) -> str:
