@@ -161,6 +161,9 @@ def gfw_anchorage_groups(src: Path) -> list[dict]:
     # The overrides file lists some S2 cells twice; the later row is the refined one (label is
     # the port, sublabel the sub-anchorage), so it wins.
     latest = {r["s2id"]: r for r in read_rows(src / "gfw_anchorage_overrides.csv")}
+    # Placeholder rows in GFW's file: "REMOVE" at 0,0 and an unnamed point at the North Pole.
+    latest = {k: r for k, r in latest.items()
+              if r["label"].strip().upper() not in ("REMOVE", "OU") and abs(float(r["latitude"])) < 89.9}
     rows = sorted(latest.values(), key=lambda r: r["s2id"])  # deterministic ids and seeds
     lat = np.array([r["latitude"] for r in rows])
     lon = np.array([r["longitude"] for r in rows])
