@@ -1,179 +1,354 @@
 """Tracks: positions split into the hulls and spoofed excursions behind one MMSI.
 
-Most MMSIs are one plausible track; they are left whole (SQL only). An MMSI whose
-consecutive positions imply an impossible jump (> max_speed_kn over > min_jump_m) is
-segmented the way Global Fishing Watch's gpsdio-segment does it: each position joins the
-open segment it can plausibly continue from, or starts a new one. The segments are then
-read as:
-- a clone (identity_conflict): two segments that both keep reporting over the same time;
-- an excursion (teleport): a segment during which the main track is silent, after which
-  the main track resumes (its positions are marked `spoofed` and other detectors skip them);
-- a glitch: a lone implausible position (marked `spoofed`, no event).
+Most MMSIs are one plausible track and stay whole (track_id 0), in SQL. An MMSI with an
+impossible step (> max_speed_kn over > min_jump_m) is cut into runs at each such step; only
+each run's ends reach Python. Runs join segments as in GFW's gpsdio-segment: a run continues
+the nearest segment it can plausibly follow, or starts one. A segment of fewer than
+min_excursion_positions positions (repeats of one fix count once) is a glitch. A "visit" is
+a stretch of one segment with no other segment reporting in between. Then:
+- the segment with most positions is the main hull (track 0);
+- a clone (identity_conflict): a segment that keeps coming back (>= min_clone_visits visits,
+  each within clone_window_hours of the last) while another hull reports in between; it is a
+  hull of its own, so gaps and other detectors see two clean tracks;
+- an excursion (teleport): visits of non-hull segments bracketed by visits of one hull and
+  reached by an impossible jump from it: the real position stopped reporting, then came
+  back. Its positions keep the hull's track_id and are marked `spoofed` (others skip them);
+- a glitch: marked `spoofed`, no event;
+- anything else (a jump that never returns) is a track of its own, not hidden.
 
-Produces the tables `track_points` (positions with `track_id` and `spoofed`) and
-`track_anomalies` (teleport and identity_conflict candidates with their evidence).
+Produces `track_points` (positions with `track_id` and `spoofed`) and `track_anomalies`
+(teleport and identity_conflict episodes with their evidence).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
-from shadowtrace.detect.base import KNOT_M_S, haversine_sql, seconds_sql
+from shadowtrace.detect.base import (
+    EARTH_RADIUS_M,
+    KNOT_M_S,
+    haversine_sql,
+    position_ref_sql,
+    seconds_sql,
+)
 from shadowtrace.engine.base import Engine
 
 ANOMALY_SCHEMA = pa.schema([
-    ("kind", pa.string()), ("mmsi", pa.int64()), ("start", pa.timestamp("us")),
-    ("end", pa.timestamp("us")), ("lat", pa.float64()), ("lon", pa.float64()),
-    ("jump_distance_m", pa.float64()), ("implied_speed_kn", pa.float64()),
-    ("other_lat", pa.float64()), ("other_lon", pa.float64()), ("positions", pa.int64()),
-    ("other_positions", pa.int64()), ("first_ref", pa.string()), ("last_ref", pa.string()),
-    ("before_ref", pa.string()), ("after_ref", pa.string()),
+    ("kind", pa.string()), ("mmsi", pa.int64()), ("track_id", pa.int32()),
+    ("other_track_id", pa.int32()), ("start", pa.timestamp("us")), ("end", pa.timestamp("us")),
+    ("lat", pa.float64()), ("lon", pa.float64()), ("last_lat", pa.float64()), ("last_lon", pa.float64()),
+    ("before_ts", pa.timestamp("us")), ("before_lat", pa.float64()), ("before_lon", pa.float64()),
+    ("after_ts", pa.timestamp("us")), ("after_lat", pa.float64()), ("after_lon", pa.float64()),
+    ("distance_m", pa.float64()), ("implied_speed_kn", pa.float64()), ("return_distance_m", pa.float64()),
+    ("positions", pa.int64()), ("other_positions", pa.int64()), ("visits", pa.int64()),
+    ("hulls", pa.int64()), ("refs", pa.list_(pa.string())),
 ])
 
 
 @dataclass(frozen=True)
 class TrackParams:
-    # Teleport definition (issue; GFW gpsdio-segment splits at 25 kn, AISdb denoises at 50 kn).
+    # Teleport definition (issue): > 50 kn over > 10 km. GFW gpsdio-segment splits at 25 kn,
+    # AISdb denoises at 50 kn; the 10 km floor keeps GNSS noise on close fixes out.
     max_speed_kn: float = 50.0
     min_jump_m: float = 10_000.0
-    # An excursion needs this many consistent positions; a lone one is a receiver glitch.
+    # Fewer positions than this off the track is a receiver glitch; so are repeats of one
+    # fix within repeat_window_s (one message heard by several receivers).
     min_excursion_positions: int = 2
-    # Both hulls of a clone must report at least this often while they overlap.
-    min_clone_positions: int = 3
+    repeat_window_s: float = 60.0
+    # A clone keeps coming back while the other hull reports: three visits (two
+    # alternations) within the ais_gap silence (6 h, GFW pipe-gaps) of each other.
+    min_clone_visits: int = 3
+    clone_window_hours: float = 6.0
 
 
 def prepare_tracks(engine: Engine, params: TrackParams = TrackParams()) -> None:
     """Build `track_points` and `track_anomalies` from `positions`."""
-    dist = haversine_sql("prev_lat", "prev_lon", "lat", "lon")
+    speed_m_s = params.max_speed_kn * KNOT_M_S
+    order = "PARTITION BY mmsi ORDER BY ts, source_line"
+
+    def jump(lat: str, lon: str, ts: str) -> str:
+        d = haversine_sql("prev_lat", "prev_lon", lat, lon)
+        return (f"(prev_ts IS NOT NULL AND {d} > {params.min_jump_m}"
+                f" AND {d} > {speed_m_s} * greatest({seconds_sql(ts, 'prev_ts')}, 1))")
+
+    # MMSIs with an impossible step (few), from one ordered pass over all positions.
     engine.materialize(
-        "flagged_mmsi",
+        "tracks_flagged",
         f"""
         SELECT DISTINCT mmsi FROM (
-            SELECT mmsi, ts, lat, lon,
-                   lag(ts) OVER w AS prev_ts, lag(lat) OVER w AS prev_lat, lag(lon) OVER w AS prev_lon
-            FROM positions WINDOW w AS (PARTITION BY mmsi ORDER BY ts, source_line)
-        ) WHERE prev_ts IS NOT NULL AND {dist} > {params.min_jump_m}
-            AND {dist} > {params.max_speed_kn * KNOT_M_S} * greatest({seconds_sql('ts', 'prev_ts')}, 1)
+            SELECT mmsi, ts, lat, lon, lag(ts) OVER w AS prev_ts, lag(lat) OVER w AS prev_lat,
+                   lag(lon) OVER w AS prev_lon
+            FROM positions WINDOW w AS ({order})
+        ) WHERE {jump('lat', 'lon', 'ts')}
         """,
     )
-    flagged = engine.query_arrow(
-        "SELECT p.mmsi, p.ts, p.lat, p.lon, p.ingest_id, p.source_line FROM positions p"
-        " JOIN flagged_mmsi f USING (mmsi) ORDER BY p.mmsi, p.ts, p.source_line"
+    # Their positions in order, with the impossible steps marked.
+    engine.materialize(
+        "tracks_ordered",
+        f"""
+        SELECT mmsi, seq, ts, lat, lon, ingest_id, source_line, {position_ref_sql()} AS ref,
+               prev_ts, prev_lat, prev_lon, prev_ref, is_last, {jump('lat', 'lon', 'ts')} AS jump
+        FROM (
+            SELECT mmsi, ts, lat, lon, ingest_id, source_line, row_number() OVER w AS seq,
+                   lag(ts) OVER w AS prev_ts, lag(lat) OVER w AS prev_lat, lag(lon) OVER w AS prev_lon,
+                   lag({position_ref_sql()}) OVER w AS prev_ref, lead(ts) OVER w IS NULL AS is_last
+            FROM positions WHERE mmsi IN (SELECT mmsi FROM tracks_flagged) WINDOW w AS ({order})
+        )
+        """,
     )
-    points, anomalies = _segment_all(flagged, params)
-    engine.register_arrow("flagged_tracks", points)
+    # Only the first, last and jumping positions go to Python.
+    keys = engine.query_arrow(
+        """
+        SELECT mmsi, seq, ts, lat, lon, ref, prev_ts, prev_lat, prev_lon, prev_ref, is_last, jump
+        FROM tracks_ordered WHERE jump OR seq = 1 OR is_last
+        ORDER BY mmsi, seq
+        """
+    )
+    labels, anomalies = _label_all(_runs(keys), params)
+    engine.register_arrow("tracks_labels", labels)
     engine.register_arrow("track_anomalies", anomalies)
     engine.materialize(
         "track_points",
         """
-        SELECT p.*, 0 AS track_id, FALSE AS spoofed FROM positions p
-        WHERE p.mmsi NOT IN (SELECT mmsi FROM flagged_mmsi)
-        UNION ALL
-        SELECT p.*, f.track_id, f.spoofed FROM positions p
-        JOIN flagged_tracks f ON p.ingest_id = f.ingest_id AND p.source_line = f.source_line
+        SELECT p.mmsi, p.ts, p.lat, p.lon, p.sog, p.cog, p.heading, p.nav_status, p.msg_type,
+               p.ingest_id, p.source_line,  -- not raw: evidence points at rows by ingest:line
+               coalesce(l.track_id, 0) AS track_id, coalesce(l.spoofed, FALSE) AS spoofed
+        FROM positions p LEFT JOIN (
+            SELECT t.mmsi, t.ts, t.ingest_id, t.source_line, l.track_id, l.spoofed
+            FROM tracks_ordered t JOIN tracks_labels l ON t.mmsi = l.mmsi AND t.seq = l.seq
+        ) l ON p.ingest_id = l.ingest_id AND p.source_line = l.source_line AND p.mmsi = l.mmsi AND p.ts = l.ts
         """,
     )
-    engine.drop("flagged_tracks")
+    for name in ("tracks_labels", "tracks_ordered", "tracks_flagged"):
+        engine.drop(name)
 
 
-def _haversine(lat1: float, lon1: float, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
+def _runs(keys: pa.Table) -> dict[str, np.ndarray]:
+    """Runs (stretches between impossible steps) from each MMSI's first, last and jumping
+    positions: a run starts at the first position or a jump and ends just before the next."""
+    k = {name: keys.column(name).to_numpy(zero_copy_only=False) for name in keys.column_names}
+    for col in ("ts", "prev_ts"):
+        k[col] = np.asarray(k[col]).astype("datetime64[us]").astype(np.int64) / 1e6
+    s = np.flatnonzero(k["jump"] | (k["seq"] == 1))  # every run's first position
+    nxt = np.r_[s[1:], len(k["seq"])]  # the key row after it: the next run's start, or none
+    # A run ends on its MMSI's last position (the key row before the next MMSI's first), or
+    # on the position before the next jump (that jump's prev_* columns).
+    own = np.r_[k["mmsi"][s[1:]] != k["mmsi"][s[:-1]], True] if s.size else np.zeros(0, bool)
+    row = np.where(own, nxt - 1, nxt)
+
+    def end(col: str) -> np.ndarray:
+        return np.where(own, k[col][row], k[f"prev_{col}"][row])
+
+    seq_end = np.where(own, k["seq"][row], k["seq"][row] - 1)
+    return {
+        "mmsi": k["mmsi"][s], "s0": k["seq"][s], "s1": seq_end, "n": seq_end - k["seq"][s] + 1,
+        "t0": k["ts"][s], "la0": k["lat"][s], "lo0": k["lon"][s], "ref0": k["ref"][s],
+        "t1": end("ts"), "la1": end("lat"), "lo1": end("lon"), "ref1": end("ref"),
+    }
+
+
+def _haversine(lat1: float, lon1: float, lat2: np.ndarray | float, lon2: np.ndarray | float) -> np.ndarray:
     p1, p2 = np.radians(lat1), np.radians(lat2)
-    h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2
-    return 2 * 6_371_008.8 * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
+    h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(np.subtract(lon2, lon1)) / 2) ** 2
+    return np.asarray(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0, 1))))
 
 
-def _segment_all(table: pa.Table, params: TrackParams) -> tuple[pa.Table, pa.Table]:
-    cols = {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
-    n = table.num_rows
-    track_id = np.zeros(n, dtype=np.int32)
-    spoofed = np.zeros(n, dtype=bool)
-    anomalies: dict[str, list[object]] = defaultdict(list)
-    if n:
-        ts = cols["ts"].astype("datetime64[us]").astype(np.int64) / 1e6
-        refs = [f"{i}:{s}" for i, s in zip(cols["ingest_id"], cols["source_line"])]
-        bounds = np.flatnonzero(np.diff(cols["mmsi"])) + 1
-        for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, n]):
-            _one_mmsi(lo, hi, cols, ts, refs, params, track_id, spoofed, anomalies)
-    points = pa.table({
-        "ingest_id": pa.array(cols.get("ingest_id", np.zeros(0)), pa.int32()),
-        "source_line": pa.array(cols.get("source_line", np.zeros(0)), pa.int64()),
-        "track_id": pa.array(track_id, pa.int32()),
-        "spoofed": pa.array(spoofed, pa.bool_()),
+def _label_all(c: dict[str, np.ndarray], params: TrackParams) -> tuple[pa.Table, pa.Table]:
+    """Per run a track_id and spoofed flag; returns them per position (only where not the
+    default track 0, unspoofed) as (mmsi, seq, track_id, spoofed), and the anomalies."""
+    n = len(c["mmsi"])
+    track = np.zeros(n, np.int32)
+    spoofed = np.zeros(n, bool)
+    rows: list[dict[str, object]] = []
+    bounds = np.flatnonzero(np.diff(c["mmsi"])) + 1
+    for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, n]):
+        if hi > lo + 1:
+            one = {k: v[lo:hi] for k, v in c.items()}
+            _one_mmsi(one, params, track[lo:hi], spoofed[lo:hi], rows)
+    odd = np.flatnonzero((track != 0) | spoofed)
+    size = (c["s1"][odd] - c["s0"][odd] + 1).astype(np.int64)
+    first = np.repeat(c["s0"][odd] - np.r_[0, np.cumsum(size)[:-1]], size)
+    labels = pa.table({
+        "mmsi": pa.array(np.repeat(c["mmsi"][odd], size), pa.int64()),
+        "seq": pa.array(first + np.arange(size.sum()), pa.int64()),
+        "track_id": pa.array(np.repeat(track[odd], size), pa.int32()),
+        "spoofed": pa.array(np.repeat(spoofed[odd], size), pa.bool_()),
     })
-    anomaly_table = pa.table(
-        {f.name: pa.array(anomalies.get(f.name, []), f.type) for f in ANOMALY_SCHEMA}, schema=ANOMALY_SCHEMA
-    )
-    return points, anomaly_table
+    return labels, pa.Table.from_pylist(rows, schema=ANOMALY_SCHEMA)
 
 
-def _one_mmsi(lo: int, hi: int, cols: dict[str, np.ndarray], ts: np.ndarray, refs: list[str],
-              params: TrackParams, track_id: np.ndarray, spoofed: np.ndarray,
-              anomalies: dict[str, list[object]]) -> None:
-    lat, lon = cols["lat"][lo:hi], cols["lon"][lo:hi]
-    t = ts[lo:hi]
-    seg = np.zeros(hi - lo, dtype=np.int32)
-    last: list[int] = []  # index of each segment's latest position
+def _sustained(r: dict[str, np.ndarray], runs: np.ndarray, p: TrackParams) -> bool:
+    """Enough positions off the track, and not one fix repeated by several receivers."""
+    return bool(_sustained_by(r, np.zeros(len(runs), np.int64), runs, p)[0])
+
+
+def _sustained_by(r: dict[str, np.ndarray], group: np.ndarray, runs: np.ndarray, p: TrackParams) -> np.ndarray:
+    """_sustained for every group of runs at once (group: a small int per run in `runs`)."""
+    size = group.max() + 1 if group.size else 0
+    lo, hi = np.full((3, size), np.inf), np.full((3, size), -np.inf)
+    for i, (a, b) in enumerate((("t0", "t1"), ("la0", "la1"), ("lo0", "lo1"))):
+        np.minimum.at(lo[i], group, np.minimum(r[a][runs], r[b][runs]))
+        np.maximum.at(hi[i], group, np.maximum(r[a][runs], r[b][runs]))
+    n = np.bincount(group, weights=r["n"][runs], minlength=size)
+    span = hi - lo
+    return (n >= p.min_excursion_positions) & ((span[0] >= p.repeat_window_s) | (span[1] > 0) | (span[2] > 0))
+
+
+def _segments(r: dict[str, np.ndarray], params: TrackParams) -> np.ndarray:
+    """Segment of each run: the nearest open segment it can plausibly follow, else a new one."""
     speed = params.max_speed_kn * KNOT_M_S
-    for i in range(hi - lo):
-        if last:
-            idx = np.array(last)
-            d = _haversine(lat[i], lon[i], lat[idx], lon[idx])
-            ok = (d <= params.min_jump_m) | (d <= speed * np.maximum(t[i] - t[idx], 1.0))
-            if ok.any():
-                best = int(np.flatnonzero(ok)[np.argmin(d[ok])])
-                seg[i] = best
-                last[best] = i
+    seg = np.zeros(len(r["t0"]), np.int64)
+    last_t, last_lat, last_lon = (np.empty(len(seg)) for _ in range(3))  # per segment
+    count = 0
+    for i in range(len(seg)):
+        if count:
+            d = _haversine(r["la0"][i], r["lo0"][i], last_lat[:count], last_lon[:count])
+            ok = (d <= params.min_jump_m) | (d <= speed * np.maximum(r["t0"][i] - last_t[:count], 1.0))
+            best = int(np.argmin(np.where(ok, d, np.inf))) if ok.any() else count
+        else:
+            best = 0
+        count = max(count, best + 1)
+        seg[i] = best
+        last_t[best], last_lat[best], last_lon[best] = r["t1"][i], r["la1"][i], r["lo1"][i]
+    return seg
+
+
+def _one_mmsi(r: dict[str, np.ndarray], p: TrackParams, track: np.ndarray, spoofed: np.ndarray,
+              rows: list[dict[str, object]]) -> None:
+    seg = _segments(r, p)
+    glitch = ~_sustained_by(r, seg, np.arange(len(seg)), p)[seg]
+    if glitch.all():
+        return  # lone fixes only: nothing to tell which is right
+    kept = np.flatnonzero(~glitch)
+    # Visits: (segment, first run, last run) of consecutive kept runs of one segment.
+    cut = np.flatnonzero(np.diff(seg[kept]) != 0) + 1
+    visits = [(int(seg[kept[a]]), int(kept[a]), int(kept[b - 1]))
+              for a, b in zip(np.r_[0, cut], np.r_[cut, kept.size])]
+    sizes = np.bincount(seg[kept], weights=r["n"][kept], minlength=seg.max() + 1)
+    main = int(np.argmax(sizes))
+    hull_id = {main: 0}
+    chains = _clone_chains(r, visits, main, p)
+    for s, _ in chains:
+        hull_id.setdefault(s, len(hull_id))
+    _conflicts(r, visits, seg, glitch, chains, hull_id, rows)
+    # Excursions: maximal groups of non-hull visits between two hull visits.
+    k = 0
+    while k < len(visits):
+        if visits[k][0] in hull_id:
+            track[visits[k][1]:visits[k][2] + 1] = hull_id[visits[k][0]]
+            k += 1
+            continue
+        end = k
+        while end + 1 < len(visits) and visits[end + 1][0] not in hull_id:
+            end += 1
+        _excursion(r, visits, k, end, glitch, hull_id, p, track, spoofed, rows)
+        k = end + 1
+    # Glitches follow the track before them (or after, at the start) and are skipped.
+    g = np.flatnonzero(glitch)
+    track[g] = track[kept[np.maximum(np.searchsorted(kept, g) - 1, 0)]]
+    spoofed[g] = True
+
+
+def _clone_chains(r: dict[str, np.ndarray], visits: list[tuple[int, int, int]], main: int,
+                  p: TrackParams) -> list[tuple[int, list[int]]]:
+    """(segment, visit indexes) of every run of visits that reads as a second hull."""
+    by_seg: dict[int, list[int]] = {}
+    for v, (s, _, _) in enumerate(visits):
+        if s != main:
+            by_seg.setdefault(s, []).append(v)
+    chains = []
+    for s, vs in by_seg.items():
+        chain = [vs[0]]
+        for v in vs[1:] + [-1]:
+            if v >= 0 and r["t0"][visits[v][1]] - r["t1"][visits[chain[-1]][2]] <= p.clone_window_hours * 3600:
+                chain.append(v)
                 continue
-        seg[i] = len(last)
-        last.append(i)
-    if len(last) == 1:
+            if len(chain) >= p.min_clone_visits:
+                chains.append((s, chain))
+            chain = [v]
+    return chains
+
+
+def _conflicts(r: dict[str, np.ndarray], visits: list[tuple[int, int, int]], seg: np.ndarray,
+               glitch: np.ndarray, chains: list[tuple[int, list[int]]], hull_id: dict[int, int],
+               rows: list[dict[str, object]]) -> None:
+    """One identity_conflict per episode: overlapping clone chains of one MMSI are merged."""
+    spans = sorted((r["t0"][visits[c[0]][1]], r["t1"][visits[c[-1]][2]], s, c) for s, c in chains)
+    merged: list[list[object]] = []
+    for t0, t1, s, c in spans:
+        if merged and t0 <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], t1)
+            merged[-1][3].add(s)
+        else:
+            merged.append([t0, t1, (s, c), {s}])
+    for t0, t1, (s, c), segs in merged:
+        first, last = visits[c[0]][1], visits[c[-1]][2]
+        other = visits[c[0] - 1][2] if c[0] > 0 else visits[c[0] + 1][1]
+        o_lat, o_lon = (r["la1"], r["lo1"]) if c[0] > 0 else (r["la0"], r["lo0"])
+        inside = (r["t0"] >= t0) & (r["t1"] <= t1) & ~glitch
+        mine = np.isin(seg, list(segs)) & inside
+        rows.append({
+            "kind": "identity_conflict", "mmsi": int(r["mmsi"][first]), "track_id": hull_id[s],
+            "other_track_id": hull_id.get(int(seg[other]), 0), "start": _us(t0), "end": _us(t1),
+            "lat": float(r["la0"][first]), "lon": float(r["lo0"][first]),
+            "last_lat": float(r["la1"][last]), "last_lon": float(r["lo1"][last]),
+            "before_ts": _us(r["t1"][other] if c[0] > 0 else r["t0"][other]),
+            "before_lat": float(o_lat[other]), "before_lon": float(o_lon[other]),
+            "distance_m": float(_haversine(r["la0"][first], r["lo0"][first], o_lat[other], o_lon[other])),
+            "positions": int(r["n"][mine].sum()), "other_positions": int(r["n"][inside & ~mine].sum()),
+            "visits": len(c), "hulls": len(segs) + 1,
+            "refs": [str(r["ref1"][other] if c[0] > 0 else r["ref0"][other]), str(r["ref0"][first]),
+                     str(r["ref1"][last])],
+        })
+
+
+def _excursion(r: dict[str, np.ndarray], visits: list[tuple[int, int, int]], a: int, b: int,
+               glitch: np.ndarray, hull_id: dict[int, int], p: TrackParams, track: np.ndarray,
+               spoofed: np.ndarray, rows: list[dict[str, object]]) -> None:
+    """Visits a..b belong to no hull: a teleport if one hull reports just before and after."""
+    first, last = visits[a][1], visits[b][2]
+    home = visits[a - 1][0] if a > 0 else None
+    returns = home is not None and b + 1 < len(visits) and visits[b + 1][0] == home
+    if returns:
+        before, after = visits[a - 1][2], visits[b + 1][1]
+        gap = max(r["t0"][first] - r["t1"][before], 1.0)
+        jump = float(_haversine(r["la1"][before], r["lo1"][before], r["la0"][first], r["lo0"][first]))
+        speed = jump / gap / KNOT_M_S
+        runs = first + np.flatnonzero(~glitch[first:last + 1])
+        if jump > p.min_jump_m and speed > p.max_speed_kn:
+            track[first:last + 1] = hull_id[home]
+            spoofed[first:last + 1] = True
+            if _sustained(r, runs, p):
+                count = int(r["n"][runs].sum())
+                rows.append(_teleport(r, before, first, last, after, jump, speed, count, hull_id[home]))
+            return
+        track[first:last + 1] = hull_id[home]  # no jump after all: the hull's own fixes
         return
-    counts = np.bincount(seg)
-    main = int(np.argmax(counts))
-    main_t = t[seg == main]
-    mmsi = int(cols["mmsi"][lo])
-    for s in range(len(last)):
-        if s == main:
-            continue
-        members = np.flatnonzero(seg == s)
-        t0, t1 = t[members[0]], t[members[-1]]
-        inside = int(((main_t > t0) & (main_t < t1)).sum())
-        resumes = bool((main_t > t1).any()) and bool((main_t < t0).any())
-        if members.size >= params.min_clone_positions and inside >= params.min_clone_positions:
-            track_id[lo + members] = s
-            # overlap span of the two hulls
-            main_inside = np.flatnonzero((seg == main) & (t >= t0) & (t <= t1))
-            _add(anomalies, "identity_conflict", mmsi, t0, t1, lat[members[0]], lon[members[0]],
-                 float(_haversine(lat[members[0]], lon[members[0]], lat[main_inside[:1]], lon[main_inside[:1]])[0])
-                 if main_inside.size else None, None,
-                 lat[main_inside[0]] if main_inside.size else None,
-                 lon[main_inside[0]] if main_inside.size else None,
-                 int(members.size), int(main_inside.size), refs[lo + members[0]], refs[lo + members[-1]],
-                 refs[lo + main_inside[0]] if main_inside.size else None, None)
-            continue
-        spoofed[lo + members] = True
-        if members.size >= params.min_excursion_positions and inside == 0 and resumes:
-            before = np.flatnonzero((seg == main) & (t < t0))[-1]
-            after = np.flatnonzero((seg == main) & (t > t1))[0]
-            jump = float(_haversine(lat[before], lon[before], lat[members[:1]], lon[members[:1]])[0])
-            implied = jump / max(t[members[0]] - t[before], 1.0) / KNOT_M_S
-            _add(anomalies, "teleport", mmsi, t0, t1, lat[members[0]], lon[members[0]], jump, implied,
-                 lat[before], lon[before], int(members.size), None, refs[lo + members[0]],
-                 refs[lo + members[-1]], refs[lo + before], refs[lo + after])
+    # Never returns (or returns to another hull): a track of its own per segment.
+    for s, v0, v1 in visits[a:b + 1]:
+        hull_id.setdefault(s, len(hull_id))
+        track[v0:v1 + 1] = hull_id[s]
 
 
-def _add(anomalies: dict[str, list[object]], kind: str, mmsi: int, t0: float, t1: float,
-         lat: float, lon: float, jump: float | None, implied: float | None,
-         other_lat: float | None, other_lon: float | None, positions: int,
-         other_positions: int | None, first_ref: str, last_ref: str, before_ref: str | None,
-         after_ref: str | None) -> None:
-    values = (kind, mmsi, int(t0 * 1e6), int(t1 * 1e6), float(lat), float(lon), jump, implied,
-              None if other_lat is None else float(other_lat),
-              None if other_lon is None else float(other_lon), positions, other_positions,
-              first_ref, last_ref, before_ref, after_ref)
-    for field, value in zip(ANOMALY_SCHEMA.names, values):
-        anomalies[field].append(value)
+def _teleport(r: dict[str, np.ndarray], before: int, first: int, last: int, after: int, jump: float,
+              speed: float, count: int, track_id: int) -> dict[str, object]:
+    return {
+        "kind": "teleport", "mmsi": int(r["mmsi"][first]), "track_id": track_id, "other_track_id": None,
+        "start": _us(r["t0"][first]), "end": _us(r["t1"][last]),
+        "lat": float(r["la0"][first]), "lon": float(r["lo0"][first]),
+        "last_lat": float(r["la1"][last]), "last_lon": float(r["lo1"][last]),
+        "before_ts": _us(r["t1"][before]), "before_lat": float(r["la1"][before]),
+        "before_lon": float(r["lo1"][before]), "after_ts": _us(r["t0"][after]),
+        "after_lat": float(r["la0"][after]), "after_lon": float(r["lo0"][after]),
+        "distance_m": jump, "implied_speed_kn": speed,
+        "return_distance_m": float(_haversine(r["la1"][last], r["lo1"][last], r["la0"][after], r["lo0"][after])),
+        "positions": count, "visits": 1, "hulls": 1,
+        "refs": [str(r["ref1"][before]), str(r["ref0"][first]), str(r["ref1"][last]), str(r["ref0"][after])],
+    }
+
+
+def _us(t: float) -> int:
+    return int(round(float(t) * 1e6))

@@ -1,0 +1,35 @@
+"""Accuracy on a small simulated scenario, with a seed nobody tuned on.
+
+The larger figures (several seeds, hundreds of vessels) are in docs/accuracy.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from shadowtrace.detect.config import default_params
+from shadowtrace.detect.run import detect_events, store_events
+from shadowtrace.engine import get_engine
+from shadowtrace.evaluate import evaluate_store
+from shadowtrace.ingest import ingest
+from shadowtrace.simulate import simulate
+
+MIN_SCORE = 0.9
+
+
+def test_every_injected_type_is_found_with_precision_and_recall(tmp_path: Path) -> None:
+    result = simulate(tmp_path / "scenario", vessels=80, days=3, seed=4242, fmt="nmea")
+    db = tmp_path / "store.duckdb"
+    ingest([str(result.positions_path)], db)
+    engine = get_engine("duckdb", db=db)
+    params = default_params()
+    report = detect_events(engine, params)
+    store_events(engine.con, report, params, engine.name)  # type: ignore[attr-defined]
+    engine.close()  # type: ignore[attr-defined]
+    scores = evaluate_store(db, result.truth_path)
+    failures = {
+        name: (s.precision, s.recall, s.unmatched_events[:2], s.missed_truth[:2])
+        for name, s in scores.items()
+        if s.truth and ((s.precision or 0) < MIN_SCORE or (s.recall or 0) < MIN_SCORE)
+    }
+    assert not failures, failures

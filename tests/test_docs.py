@@ -1,0 +1,11 @@
+"""Generated documentation stays in step with the code."""
+
+from __future__ import annotations
+
+from shadowtrace.detect.catalogue import markdown
+from tests.conftest import ROOT
+
+
+def test_detectors_doc_is_current() -> None:
+    current = (ROOT / "docs" / "detectors.md").read_text(encoding="utf-8")
+    assert current == markdown(), "regenerate with: shadowtrace detectors --markdown > docs/detectors.md"
