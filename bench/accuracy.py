@@ -14,9 +14,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from _common import write_results
-
-from shadowtrace.detect.run import detect_events, store_events
 from shadowtrace.detect.config import default_params
+from shadowtrace.detect.run import detect_events, store_events
 from shadowtrace.engine import get_engine
 from shadowtrace.evaluate import evaluate_store
 from shadowtrace.ingest import ingest

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from _common import measure, write_results
 
-ROWS_PER_VESSEL_DAY = 1300  # simulator default density, to size scenarios
+ROWS_PER_VESSEL_DAY = 1070  # simulator default density (measured), to size scenarios
 
 
 def simulate_rows(fmt: str, rows: int, folder: Path) -> tuple[Path, int]:
