@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Optional
@@ -19,8 +20,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+# Piped output (make, CI logs) is not a terminal; give tables room instead of rich's 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 130)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 130)
 
 DbOption = Annotated[Path, typer.Option("--db", help="DuckDB store file (created if missing).")]
 
