@@ -152,3 +152,17 @@ def test_csv_static_changes_back_and_forth_are_all_reported(tmp_path: Path, db: 
     with duckdb.connect(str(db), read_only=True) as con:
         draughts = [r[0] for r in con.execute("SELECT draught FROM vessel_reports ORDER BY ts").fetchall()]
     assert [round(d, 1) for d in draughts] == [6.7, 12.1, 6.7]
+
+
+def test_bad_value_in_a_known_layout_is_quarantined_with_its_column(tmp_path: Path, db: Path) -> None:
+    header = "MMSI,BaseDateTime,LAT,LON,SOG,COG,Heading,VesselName,IMO,CallSign,VesselType,Status,Length,Width,Draft,Cargo,TransceiverClass\n"
+    row = "636000001,2025-03-01T00:0{m}:00,{lat},-40.0,0.1,0,0,A,IMO9074729,A8AA1,80,1,200,30,7,80,A\n"
+    path = tmp_path / "noaa.csv"
+    path.write_text(header + row.format(m=0, lat="30.0") + row.format(m=1, lat="abc") + row.format(m=2, lat="30.1"))
+    result = _only(ingest([str(path)], db))
+    assert result.status == "complete"
+    with duckdb.connect(str(db), read_only=True) as con:
+        rejects = con.execute("SELECT source_line, reason, raw FROM rejects").fetchall()
+        lines = con.execute("SELECT source_line FROM positions ORDER BY 1").fetchall()
+    assert rejects[0][0] == 3 and "LAT" in rejects[0][1] and "abc" in rejects[0][2]
+    assert lines == [(2,), (4,)]

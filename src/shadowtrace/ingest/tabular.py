@@ -69,6 +69,12 @@ DMA_SHIP_TYPE = {
     "medical": 58, "passenger": 60, "cargo": 70, "tanker": 80, "other": 90,
 }
 VESSEL_MOBILE_TYPES = ("class a", "class b")
+# Columns the CSV reader parses as numbers for the known layouts (DMA's status and ship type
+# are words).
+NUMERIC_KEYS = {
+    "dma": ("lat", "lon", "sog", "cog", "heading", "draught", "length", "width"),
+    "noaa": ("lat", "lon", "sog", "cog", "heading", "draught", "length", "width", "ship_type", "nav_status"),
+}
 # Tried in order when a time column is neither ISO 8601 nor epoch seconds.
 COMMON_TIME_FORMATS = ("%Y%m%d_%H%M%S", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%Y/%m/%d %H:%M:%S")
 
@@ -146,7 +152,19 @@ def stage_tabular(
         ts_format = mapping.ts_format if mapping else None
         if fmt == "dma":
             ts_format = ts_format or "%d/%m/%Y %H:%M:%S"
-        exprs = _expressions(columns, fmt, ts_format)
+        typed: set[str] = set()
+        if fmt in ("dma", "noaa") and not (mapping and mapping.columns):
+            # Known layouts: let the CSV reader parse numbers and times itself (fast); a row
+            # with a bad value is rejected by it with the column named.
+            numeric = [k for k in NUMERIC_KEYS[fmt] if k in columns]
+            types = {columns[k]: "DOUBLE" for k in numeric}
+            types[columns["mmsi"]] = "BIGINT"
+            types[columns["ts"]] = "TIMESTAMP"
+            spec = ", ".join(f"{_lit(name)}: {_lit(kind)}" for name, kind in types.items())
+            stamp = f", timestampformat = {_lit(ts_format)}" if ts_format else ""
+            relation = relation[:-1] + f", types = {{{spec}}}{stamp})"
+            typed = {*numeric, "mmsi", "ts"}
+        exprs = _expressions(columns, fmt, ts_format, typed)
         select = ", ".join(f"{expr} AS {name}" for name, expr in exprs.items())
         if fmt == "dma" and "mobile" in columns:
             select += f", lower(trim({_q(columns['mobile'])})) AS mobile"
@@ -325,17 +343,25 @@ def _number(col: str) -> str:
     return f"TRY_CAST(nullif(trim(CAST({_q(col)} AS VARCHAR)), '') AS DOUBLE)"
 
 
-def _expressions(columns: dict[str, str], fmt: str, ts_format: str | None) -> dict[str, str]:
+def _expressions(
+    columns: dict[str, str], fmt: str, ts_format: str | None, typed: set[str] | None = None
+) -> dict[str, str]:
+    typed = typed or set()
+
     def text(key: str) -> str:
         if key not in columns:
             return "CAST(NULL AS VARCHAR)"
         return f"nullif(trim(CAST({_q(columns[key])} AS VARCHAR)), '')"
 
     def number(key: str) -> str:
+        if key in typed:
+            return _q(columns[key])
         return _number(columns[key]) if key in columns else "CAST(NULL AS DOUBLE)"
 
     ts_col = _q(columns["ts"])
-    if ts_format:
+    if "ts" in typed:
+        ts = ts_col
+    elif ts_format:
         ts = f"try_strptime(CAST({ts_col} AS VARCHAR), {_lit(ts_format)})"
     else:
         epoch = f"TRY_CAST(CAST({ts_col} AS VARCHAR) AS DOUBLE)"
@@ -347,7 +373,10 @@ def _expressions(columns: dict[str, str], fmt: str, ts_format: str | None) -> di
             + ", ".join(f"try_strptime(CAST({ts_col} AS VARCHAR), {_lit(f)})" for f in COMMON_TIME_FORMATS)
             + ")"
         )
-    mmsi = f"TRY_CAST(TRY_CAST(nullif(trim(CAST({_q(columns['mmsi'])} AS VARCHAR)), '') AS DOUBLE) AS BIGINT)"
+    mmsi = (
+        _q(columns["mmsi"]) if "mmsi" in typed
+        else f"TRY_CAST(TRY_CAST(nullif(trim(CAST({_q(columns['mmsi'])} AS VARCHAR)), '') AS DOUBLE) AS BIGINT)"
+    )
     nav = f"CAST({number('nav_status')} AS INTEGER)"
     ship_type = f"CAST({number('ship_type')} AS INTEGER)"
     imo_text = text("imo")
