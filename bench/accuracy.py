@@ -14,9 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from _common import write_results
-from shadowtrace.detect.config import default_params
-from shadowtrace.detect.run import detect_events, store_events
-from shadowtrace.engine import get_engine
+from shadowtrace.detect.run import detect_into_store
 from shadowtrace.evaluate import evaluate_store
 from shadowtrace.ingest import ingest
 from shadowtrace.simulate import simulate
@@ -28,11 +26,7 @@ def run_seed(seed: int, vessels: int, days: float, fmt: str) -> dict[str, dict[s
         result = simulate(work / "scenario", vessels=vessels, days=days, seed=seed, fmt=fmt)
         db = work / "store.duckdb"
         ingest([str(result.positions_path)], db)
-        engine = get_engine("duckdb", db=db)
-        params = default_params()
-        report = detect_events(engine, params)
-        store_events(engine.con, report, params, engine.name)  # type: ignore[attr-defined]
-        engine.close()  # type: ignore[attr-defined]
+        detect_into_store(db)
         scores = evaluate_store(db, result.truth_path)
         return {name: {"truth": s.truth, "events": s.events, "precision": s.precision, "recall": s.recall}
                 for name, s in scores.items()}

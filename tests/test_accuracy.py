@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shadowtrace.detect.config import default_params
-from shadowtrace.detect.run import detect_events, store_events
-from shadowtrace.engine import get_engine
+from shadowtrace.detect.run import detect_into_store
 from shadowtrace.evaluate import evaluate_store
 from shadowtrace.ingest import ingest
 from shadowtrace.simulate import simulate
@@ -21,11 +19,7 @@ def test_every_injected_type_is_found_with_precision_and_recall(tmp_path: Path) 
     result = simulate(tmp_path / "scenario", vessels=80, days=3, seed=4242, fmt="nmea")
     db = tmp_path / "store.duckdb"
     ingest([str(result.positions_path)], db)
-    engine = get_engine("duckdb", db=db)
-    params = default_params()
-    report = detect_events(engine, params)
-    store_events(engine.con, report, params, engine.name)  # type: ignore[attr-defined]
-    engine.close()  # type: ignore[attr-defined]
+    detect_into_store(db)
     scores = evaluate_store(db, result.truth_path)
     failures = {
         name: (s.precision, s.recall, s.unmatched_events[:2], s.missed_truth[:2])

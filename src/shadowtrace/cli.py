@@ -108,21 +108,15 @@ ConfigOption = Annotated[Optional[Path], typer.Option("--config", help="TOML fil
 
 def _run_detect(db: Path, config: Path | None, param: list[str] | None, only: list[str] | None, quiet: bool) -> None:
     from shadowtrace.detect.config import build_params
-    from shadowtrace.detect.run import detect_events, store_events
-    from shadowtrace.engine import get_engine
+    from shadowtrace.detect.run import detect_into_store
     from shadowtrace.summary import print_detect
 
     params = build_params(config, param)
-    engine = get_engine("duckdb", db=db)
-    try:
-        with console.status("detecting", spinner="dots") if not quiet else _nullcontext() as status:
-            def tick(name: str) -> None:
-                if status is not None:
-                    status.update(f"detecting {name}")
-            report = detect_events(engine, params, only, progress=tick)
-        store_events(engine.con, report, params, engine.name)  # type: ignore[attr-defined]
-    finally:
-        engine.close()  # type: ignore[attr-defined]
+    with console.status("detecting", spinner="dots") if not quiet else _nullcontext() as status:
+        def tick(name: str) -> None:
+            if status is not None:
+                status.update(f"detecting {name}")
+        report = detect_into_store(db, params, only, progress=tick)
     if not quiet:
         print_detect(report, console)
 

@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -87,3 +88,22 @@ def store_events(con: duckdb.DuckDBPyConnection, report: DetectReport, params: d
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+def detect_into_store(
+    db: str | Path,
+    params: dict[str, Any] | None = None,
+    only: list[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> DetectReport:
+    """Run the detectors on the DuckDB store at `db` and keep their events there."""
+    from shadowtrace.engine import get_engine
+
+    params = {**default_params(), **(params or {})}
+    engine = get_engine("duckdb", db=db)
+    try:
+        report = detect_events(engine, params, only, progress)
+        store_events(engine.con, report, params, engine.name)  # type: ignore[attr-defined]
+    finally:
+        engine.close()  # type: ignore[attr-defined]
+    return report

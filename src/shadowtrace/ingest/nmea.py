@@ -217,13 +217,7 @@ class NmeaReader:
         tag, payload, fill, given, trailing = match.groups()
         if not ais_fast.fast_path(payload, fill):
             return False
-        ts = None
-        if tag is not None:
-            stamp = _TAG_TIME.search(tag)
-            if stamp is not None:
-                ts = epoch_us(stamp.group(1))
-        if ts is None:
-            ts = self._time_of({}, "", trailing)
+        ts = self._fast_time(tag, trailing)
         body = text[text.index("!") + 1 : match.start(4) - 1]
         out.fast(line_no, ts, body, given, payload, text)
         return True
@@ -237,15 +231,19 @@ class NmeaReader:
         if not _checksum_ok(body, given):
             out.reject(line_no, text, "bad_checksum")
             return True
-        ts = None
+        ts = self._fast_time(tag, trailing)
+        self._fragment(total, num, seq, channel, sentence, line_no, text, ts, out)
+        return True
+
+    def _fast_time(self, tag: str | None, trailing: str) -> int | None:
+        """Reception time of a fast-path line: its tag block's c:, else as _time_of."""
         if tag is not None:
             stamp = _TAG_TIME.search(tag)
             if stamp is not None:
-                ts = epoch_us(stamp.group(1))
-        if ts is None:
-            ts = self._time_of({}, "", trailing)
-        self._fragment(total, num, seq, channel, sentence, line_no, text, ts, out)
-        return True
+                value = epoch_us(stamp.group(1))
+                if value is not None:
+                    return value
+        return self._time_of({}, "", trailing)
 
     def _time_of(self, tags: dict[str, str], prefix: str, trailing: str) -> int | None:
         if "c" in tags:
