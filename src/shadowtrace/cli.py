@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sys
 from collections.abc import Callable
@@ -112,21 +113,13 @@ def _run_detect(db: Path, config: Path | None, param: list[str] | None, only: li
     from shadowtrace.summary import print_detect
 
     params = build_params(config, param)
-    with console.status("detecting", spinner="dots") if not quiet else _nullcontext() as status:
+    with console.status("detecting", spinner="dots") if not quiet else contextlib.nullcontext() as status:
         def tick(name: str) -> None:
             if status is not None:
                 status.update(f"detecting {name}")
         report = detect_into_store(db, params, only, progress=tick)
     if not quiet:
         print_detect(report, console)
-
-
-class _nullcontext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 @app.command()

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from shadowtrace.engine.base import Engine
+from shadowtrace.geo import EARTH_RADIUS_M  # one radius everywhere
 
-EARTH_RADIUS_M = 6_371_008.8
 KNOT_M_S = 1852.0 / 3600.0
 
 

@@ -28,13 +28,13 @@ import numpy as np
 import pyarrow as pa
 
 from shadowtrace.detect.base import (
-    EARTH_RADIUS_M,
     KNOT_M_S,
     haversine_sql,
     position_ref_sql,
     seconds_sql,
 )
 from shadowtrace.engine.base import Engine
+from shadowtrace.geo.nearest import haversine_m
 
 ANOMALY_SCHEMA = pa.schema([
     ("kind", pa.string()), ("mmsi", pa.int64()), ("track_id", pa.int32()),
@@ -150,12 +150,6 @@ def _runs(keys: pa.Table) -> dict[str, np.ndarray]:
     }
 
 
-def _haversine(lat1: float, lon1: float, lat2: np.ndarray | float, lon2: np.ndarray | float) -> np.ndarray:
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(np.subtract(lon2, lon1)) / 2) ** 2
-    return np.asarray(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0, 1))))
-
-
 def _label_all(c: dict[str, np.ndarray], params: TrackParams) -> tuple[pa.Table, pa.Table]:
     """Per run a track_id and spoofed flag; returns them per position (only where not the
     default track 0, unspoofed) as (mmsi, seq, track_id, spoofed), and the anomalies."""
@@ -205,7 +199,7 @@ def _segments(r: dict[str, np.ndarray], params: TrackParams) -> np.ndarray:
     count = 0
     for i in range(len(seg)):
         if count:
-            d = _haversine(r["la0"][i], r["lo0"][i], last_lat[:count], last_lon[:count])
+            d = haversine_m(r["la0"][i], r["lo0"][i], last_lat[:count], last_lon[:count])
             ok = (d <= params.min_jump_m) | (d <= speed * np.maximum(r["t0"][i] - last_t[:count], 1.0))
             best = int(np.argmin(np.where(ok, d, np.inf))) if ok.any() else count
         else:
@@ -297,7 +291,7 @@ def _conflicts(r: dict[str, np.ndarray], visits: list[tuple[int, int, int]], seg
             "last_lat": float(r["la1"][last]), "last_lon": float(r["lo1"][last]),
             "before_ts": _us(r["t1"][other] if c[0] > 0 else r["t0"][other]),
             "before_lat": float(o_lat[other]), "before_lon": float(o_lon[other]),
-            "distance_m": float(_haversine(r["la0"][first], r["lo0"][first], o_lat[other], o_lon[other])),
+            "distance_m": float(haversine_m(r["la0"][first], r["lo0"][first], o_lat[other], o_lon[other])),
             "positions": int(r["n"][mine].sum()), "other_positions": int(r["n"][inside & ~mine].sum()),
             "visits": len(c), "hulls": len(segs) + 1,
             "refs": [str(r["ref1"][other] if c[0] > 0 else r["ref0"][other]), str(r["ref0"][first]),
@@ -315,7 +309,7 @@ def _excursion(r: dict[str, np.ndarray], visits: list[tuple[int, int, int]], a: 
     if returns:
         before, after = visits[a - 1][2], visits[b + 1][1]
         gap = max(r["t0"][first] - r["t1"][before], 1.0)
-        jump = float(_haversine(r["la1"][before], r["lo1"][before], r["la0"][first], r["lo0"][first]))
+        jump = float(haversine_m(r["la1"][before], r["lo1"][before], r["la0"][first], r["lo0"][first]))
         speed = jump / gap / KNOT_M_S
         runs = first + np.flatnonzero(~glitch[first:last + 1])
         if jump > p.min_jump_m and speed > p.max_speed_kn:
@@ -344,7 +338,7 @@ def _teleport(r: dict[str, np.ndarray], before: int, first: int, last: int, afte
         "before_lon": float(r["lo1"][before]), "after_ts": _us(r["t0"][after]),
         "after_lat": float(r["la0"][after]), "after_lon": float(r["lo0"][after]),
         "distance_m": jump, "implied_speed_kn": speed,
-        "return_distance_m": float(_haversine(r["la1"][last], r["lo1"][last], r["la0"][after], r["lo0"][after])),
+        "return_distance_m": float(haversine_m(r["la1"][last], r["lo1"][last], r["la0"][after], r["lo0"][after])),
         "positions": count, "visits": 1, "hulls": 1,
         "refs": [str(r["ref1"][before]), str(r["ref0"][first]), str(r["ref1"][last]), str(r["ref0"][after])],
     }

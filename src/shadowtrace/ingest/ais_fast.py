@@ -97,15 +97,10 @@ def decode_positions(payloads: list[str]) -> dict[str, np.ndarray]:
 
 def unsigned_field(payload: str, start: int, width: int) -> int | None:
     """One unsigned field of an armoured payload, None when the payload is too short."""
-    first, last = start // 6, (start + width - 1) // 6
-    if last >= len(payload):
+    nbits = 6 * len(payload)
+    if start + width > nbits or not valid_chars(payload):
         return None
-    value = 0
-    for char in payload[first : last + 1]:
-        code = ord(char) - 48
-        value = (value << 6) | (code - 8 if code > 40 else code)
-    shift = (last + 1) * 6 - (start + width)
-    return (value >> shift) & ((1 << width) - 1)
+    return (_payload_int(payload) >> (nbits - start - width)) & ((1 << width) - 1)
 
 
 # Bit offset of the 8-bit ship type field; pyais maps codes it does not know to 0,
@@ -124,15 +119,13 @@ TEXT_FIELDS: dict[tuple[int, int | None], dict[str, tuple[int, int]]] = {
 
 
 def text_field(payload: str, start: int, chars: int) -> str | None:
-    """A six-bit text field, ended by the first '@' (as gpsd reads it), trimmed."""
-    out = []
-    for i in range(chars):
-        code = unsigned_field(payload, start + 6 * i, 6)
-        if code is None or code == 0:
-            break
-        out.append(_SIXBIT_ASCII[code])
-    text = "".join(out).strip()
-    return text or None
+    """A six-bit text field, ended by the first '@' (as gpsd reads it) or by the end of a
+    short payload, trimmed."""
+    nbits = 6 * len(payload)
+    chars = min(chars, (nbits - start) // 6)
+    if chars <= 0 or not valid_chars(payload):
+        return None
+    return _text(_payload_int(payload), nbits, start, chars)
 
 
 # --- static and voyage reports (types 5 and 24) ------------------------------------

@@ -65,7 +65,3 @@ class Batch:
     blank_lines: int = 0
     fragments: int = 0
     other_by_kind: Counter[str] = field(default_factory=Counter)
-
-
-def empty_table(schema: pa.Schema) -> pa.Table:
-    return schema.empty_table()

@@ -366,7 +366,7 @@ class NmeaReader:
             out.position(data, msg_type, ts, line_no, raw)
         if msg_type in REPORT_TYPES:
             report = _report_row(data, msg_type, ts)
-            _raw_static_fields(report, sentences, msg_type)
+            _raw_static_fields(report, payload, msg_type)
             if msg_type == 24:
                 self._type24(report, line_no, raw, out)
             elif msg_type == 5:
@@ -400,9 +400,8 @@ _STATIC_KEYS = (
 )
 
 
-def _raw_static_fields(report: dict[str, Any], sentences: list[str], msg_type: int) -> None:
+def _raw_static_fields(report: dict[str, Any], payload: str, msg_type: int) -> None:
     """Re-read ship type and text fields from the bits, where pyais normalises them."""
-    payload = "".join(s.split(",")[5] for s in sentences)
     if report["ship_type"] is not None and msg_type in ais_fast.SHIP_TYPE_OFFSET:
         report["ship_type"] = ais_fast.unsigned_field(payload, ais_fast.SHIP_TYPE_OFFSET[msg_type], 8)
     part = report["_part"] if msg_type == 24 else None

@@ -6,7 +6,6 @@ import contextlib
 import datetime as dt
 import io
 import zlib
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -237,7 +236,3 @@ def _forget(con: duckdb.DuckDBPyConnection, ingest_id: int) -> None:
     for table in ("positions", "vessel_reports", "rejects", "ingests"):
         con.execute(f"DELETE FROM {table} WHERE ingest_id = ?", [ingest_id])
     con.execute("COMMIT")
-
-
-def summarise_rejects(report: IngestReport) -> Counter[str]:
-    return report.total().rejects_by_reason

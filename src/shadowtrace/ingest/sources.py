@@ -6,7 +6,6 @@ import bz2
 import glob
 import gzip
 import hashlib
-import io
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -193,7 +192,3 @@ def _is_nmea_line(line: str) -> bool:
         return True
     # any NMEA 0183 sentence ($GPGGA, $PGHP, ...): AIS logs often mix them in
     return text.startswith("$") and "*" in text and text[1:6].isalnum()
-
-
-def read_all_text(stream: BinaryIO) -> io.TextIOWrapper:
-    return io.TextIOWrapper(stream, encoding="latin-1", newline="")
