@@ -22,3 +22,19 @@ def shared(*parts: str) -> Path:
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return tmp_path / "store.duckdb"
+
+
+@pytest.fixture(scope="session")
+def scenario(tmp_path_factory: pytest.TempPathFactory):
+    """A simulated scenario (seed nobody tuned on), ingested and run through every detector;
+    shared by the accuracy and screening tests. Tests must not change its store."""
+    from shadowtrace.detect.run import detect_into_store
+    from shadowtrace.ingest import ingest
+    from shadowtrace.simulate import simulate
+
+    root = tmp_path_factory.mktemp("scenario")
+    result = simulate(root / "scenario", vessels=80, days=3, seed=4242, fmt="nmea")
+    db = root / "store.duckdb"
+    ingest([str(result.positions_path)], db)
+    detect_into_store(db)
+    return result, db

@@ -5,21 +5,13 @@ The larger figures (several seeds, hundreds of vessels) are in docs/accuracy.md.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from shadowtrace.detect.run import detect_into_store
 from shadowtrace.evaluate import evaluate_store
-from shadowtrace.ingest import ingest
-from shadowtrace.simulate import simulate
 
 MIN_SCORE = 0.9
 
 
-def test_every_injected_type_is_found_with_precision_and_recall(tmp_path: Path) -> None:
-    result = simulate(tmp_path / "scenario", vessels=80, days=3, seed=4242, fmt="nmea")
-    db = tmp_path / "store.duckdb"
-    ingest([str(result.positions_path)], db)
-    detect_into_store(db)
+def test_every_injected_type_is_found_with_precision_and_recall(scenario) -> None:
+    result, db = scenario
     scores = evaluate_store(db, result.truth_path)
     failures = {
         name: (s.precision, s.recall, s.unmatched_events[:2], s.missed_truth[:2])

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pytest
@@ -56,8 +57,13 @@ def _stamp(text: str) -> float:
 def test_same_seed_same_bytes(tmp_path: Path) -> None:
     a = simulate(tmp_path / "a", vessels=12, days=0.5, seed=3, fmt="dma")
     simulate(tmp_path / "b", vessels=12, days=0.5, seed=3, fmt="dma")
-    for name in (a.positions_path.name, "truth.json", "vessels.json"):
+    for name in (a.positions_path.name, "truth.json", "vessels.json", "lists/watchlist.ftm.json",
+                 "screening_truth.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    # Even a tiny run plants one vessel of each kind (and both halves of the renamed).
+    screening = json.loads((tmp_path / "a" / "screening_truth.json").read_text())["screening"]
+    assert all(screening[kind] for kind in ("listed", "renamed_listed", "owned_by_listed", "lookalikes"))
+    assert {r["imo_broadcast"] for r in screening["renamed_listed"]} == {True, False}
     c = simulate(tmp_path / "c", vessels=12, days=0.5, seed=4, fmt="dma")
     assert c.positions_path.read_bytes() != a.positions_path.read_bytes()
 
@@ -274,6 +280,8 @@ def test_imos_valid_except_invalid_identities(big: tuple[Path, Path]) -> None:
     for v in vessels:
         if "invalid_imo" in v["roles"]:
             assert not imo_valid(v["imo"]) and v["mmsi"] in bad
+        elif v["imo"] is None:  # a renamed listed vessel that stopped sending its IMO
+            assert "renamed_listed" in v["roles"] and v["mmsi"] not in bad
         else:
             assert imo_valid(v["imo"]), v
         if "invalid_mid" in v["roles"]:
@@ -286,3 +294,101 @@ def test_statics_are_plausible() -> None:
     st: Static = ids.static(tanker=False, mid=273)
     assert st.mmsi // 1_000_000 == 273 and 70 <= st.ship_type <= 79 and imo_valid(st.imo or 0)
     assert st.callsign.startswith("UB") and st.length > st.width > 0
+
+
+def _ais_identities(folder: Path) -> dict[int, dict[str, set[str]]]:
+    """Per MMSI in the written DMA file: the names, IMOs (as written) and call signs sent."""
+    opts = pacsv.ConvertOptions(include_columns=["MMSI", "IMO", "Name", "Callsign"],
+                                column_types={"IMO": pa.string(), "Callsign": pa.string()})
+    table = pacsv.read_csv(folder / "aisdk_sim.csv", convert_options=opts).group_by(
+        ["MMSI", "IMO", "Name", "Callsign"]).aggregate([])
+    out: dict[int, dict[str, set[str]]] = {}
+    for row in table.to_pylist():
+        entry = out.setdefault(row["MMSI"], {"names": set(), "imos": set(), "callsigns": set()})
+        entry["names"].add(row["Name"])
+        entry["imos"].add(row["IMO"])
+        entry["callsigns"].add(row["Callsign"])
+    return out
+
+
+def test_screening_lists_go_with_the_ais(big: tuple[Path, Path]) -> None:
+    """The list parses with followthemoney, every id it or the truth names exists, planted
+    vessels broadcast what the truth says, and look-alikes are other ships with other names."""
+    from followthemoney import model
+
+    folder = big[0]
+    truth = json.loads((folder / "screening_truth.json").read_text())["screening"]
+    assert truth["lists"] == ["lists/watchlist.ftm.json"]
+    entities = {}
+    for line in (folder / truth["lists"][0]).read_text().splitlines():
+        proxy = model.get_proxy(json.loads(line))
+        assert proxy.id and proxy.id not in entities
+        entities[proxy.id] = proxy
+    for proxy in entities.values():
+        for prop, value in proxy.itervalues():
+            if prop.type.name == "entity":
+                assert value in entities, (proxy.id, prop.name, value)
+    sanctioned = {p.first("entity") for p in entities.values() if p.schema.name == "Sanction"}
+    ais = _ais_identities(folder)
+    roles = {v["mmsi"]: v["roles"] for v in _vessels(folder)}
+    for kind in ("listed", "renamed_listed", "owned_by_listed", "lookalikes"):
+        assert truth[kind], kind
+    planted = set()
+    for row in truth["listed"] + truth["renamed_listed"]:
+        vessel, sent = entities[row["entity_id"]], ais[row["mmsi"]]
+        planted.add(row["mmsi"])
+        assert vessel.schema.name == "Vessel" and vessel.id in sanctioned
+        assert vessel.get("topics") == ["sanction"] and vessel.get("type") == ["Crude Oil Tanker"]
+        assert vessel.get("imoNumber") == [f"IMO{row['imo']}"] and imo_valid(row["imo"])
+        flag = vessel.first("flag")
+        assert flag and len(flag) == 2 and flag.islower()
+    for row in truth["listed"]:
+        vessel, sent = entities[row["entity_id"]], ais[row["mmsi"]]
+        assert "listed" in roles[row["mmsi"]]
+        assert vessel.get("mmsi") == [str(row["mmsi"])] and sent["imos"] == {str(row["imo"])}
+        assert sent["names"] == set(vessel.get("name")) and sent["callsigns"] == set(vessel.get("callSign"))
+    for row in truth["renamed_listed"]:
+        vessel, sent = entities[row["entity_id"]], ais[row["mmsi"]]
+        assert "renamed_listed" in roles[row["mmsi"]]
+        old_mmsi = int(vessel.first("mmsi"))
+        assert old_mmsi != row["mmsi"] and old_mmsi not in ais, "the listed MMSI is no longer sent"
+        assert vessel.get("name") == [row["listed_name"]] and sent["names"] == {row["ais_name"]}
+        assert row["listed_name"] != row["ais_name"]
+        if row["imo_broadcast"]:
+            assert sent["imos"] == {str(row["imo"])} and not vessel.get("alias")
+        else:  # no IMO: name (as alias), call sign and flag carry the match
+            assert sent["imos"] == {"Unknown"} and vessel.get("alias") == [row["ais_name"]]
+            assert sent["callsigns"] == set(vessel.get("callSign"))
+            assert old_mmsi // 1_000_000 == row["mmsi"] // 1_000_000
+    assert {r["imo_broadcast"] for r in truth["renamed_listed"]} == {True, False}
+    for row in truth["owned_by_listed"]:
+        vessel, sent = entities[row["entity_id"]], ais[row["mmsi"]]
+        planted.add(row["mmsi"])
+        assert "owned_by_listed" in roles[row["mmsi"]] and sent["imos"] == {str(row["imo"])}
+        assert vessel.get("imoNumber") == [f"IMO{row['imo']}"] and not vessel.get("topics")
+        assert vessel.id not in sanctioned and row["path"][0] == vessel.id
+        links = {(o.first("asset"), o.first("owner")): o.first("percentage")
+                 for o in entities.values() if o.schema.name == "Ownership"}
+        chain = row["path"]
+        assert [links[(a, b)] for a, b in zip(chain, chain[1:])] == ["100", "60", "75"]
+        top = entities[chain[-1]]
+        assert top.schema.name == "Company" and top.get("topics") == ["sanction"] and top.id in sanctioned
+        assert not ({p.id for p in map(entities.get, chain[1:-1]) if p} & sanctioned)
+    for row in truth["lookalikes"]:
+        target, sent = entities[row["resembles_entity_id"]], ais[row["mmsi"]]
+        assert target.id in sanctioned and "hard_negative_lookalike" in roles[row["mmsi"]]
+        assert sent["names"] == {row["ais_name"]} and row["ais_name"] not in target.get("name")
+        assert row["ais_name"].split()[0] == target.first("name").split()[0], "a close name"
+        assert imo_valid(row["imo"]) and f"IMO{row['imo']}" not in target.get("imoNumber")
+        assert str(row["mmsi"]) not in target.get("mmsi")
+        assert row["mmsi"] // 1_000_000 != int(target.first("mmsi")) // 1_000_000, "another flag"
+        assert row["mmsi"] not in planted
+    # Clean vessels share no IMO or MMSI with the list; list-only vessels are not in the AIS.
+    listed_ids = {v for p in entities.values() if p.schema.name == "Vessel"
+                  for v in p.get("imoNumber") + p.get("mmsi")}
+    for mmsi, sent in ais.items():
+        if mmsi not in planted:
+            assert not ({str(mmsi)} | {f"IMO{i}" for i in sent["imos"]}) & listed_ids, mmsi
+    assert any(p.schema.name == "Directorship" for p in entities.values())
+    in_truth = {r["entity_id"] for k in ("listed", "renamed_listed", "owned_by_listed") for r in truth[k]}
+    assert [p for p in entities.values() if p.schema.name == "Vessel" and p.id not in in_truth]

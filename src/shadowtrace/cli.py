@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
+from shadowtrace.cli_common import DbOption, console, err_console
+from shadowtrace.cli_common import fail as _fail
+from shadowtrace.cli_screen import lists_app, report, screen, vessels
 from shadowtrace.errors import ShadowtraceError
 
 app = typer.Typer(
@@ -21,16 +22,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-# Piped output (make, CI logs) is not a terminal; give tables room instead of rich's 80 columns.
-console = Console(width=None if sys.stdout.isatty() else 130)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 130)
-
-DbOption = Annotated[Path, typer.Option("--db", help="DuckDB store file (created if missing).")]
-
-
-def _fail(exc: ShadowtraceError) -> None:
-    err_console.print(f"[red]error:[/red] {exc.user_message()}", highlight=False)
-    raise typer.Exit(2)
 
 
 def _parse_time(text: str | None) -> dt.datetime | None:
@@ -217,6 +208,12 @@ def evaluate(
     print_scores(scores, console, show)
     if out:
         out.write_text(scores_json(scores))
+
+
+app.add_typer(lists_app, name="lists")
+app.command()(screen)
+app.command()(vessels)
+app.command()(report)
 
 
 def _naive(stamp: dt.datetime | None) -> dt.datetime | None:

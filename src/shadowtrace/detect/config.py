@@ -10,6 +10,8 @@ from typing import Any
 from shadowtrace.detect.registry import DETECTORS
 from shadowtrace.errors import ConfigError
 
+_SCREENING_SECTIONS = ("match", "screen", "risk")
+
 
 def default_params() -> dict[str, Any]:
     return {name: det.params() for name, det in DETECTORS.items()}
@@ -35,6 +37,8 @@ def build_params(config: Path | None = None, overrides: list[str] | None = None)
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot read config: {exc}", where=str(config)) from exc
         for name, table in data.items():
+            if name in _SCREENING_SECTIONS:
+                continue  # read by shadowtrace.screen.config
             if not isinstance(table, dict):
                 raise ConfigError(f"expected a [{name}] table", where=str(config))
             values.setdefault(name, {}).update(table)

@@ -2,7 +2,8 @@
 
 ``simulate()`` plans every hull (routes on real sea lanes between real ports), samples each
 hull's reports in turn, derives the truth events from those reports, and streams the reports
-to one time-ordered positions file (DMA CSV, NOAA CSV or tagged NMEA).
+to one time-ordered positions file (DMA CSV, NOAA CSV or tagged NMEA). A sanctions and ownership
+list (FollowTheMoney) goes with the traffic, with the vessels screening should find.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from shadowtrace.simulate.identity import IdentityFactory, Static, StaticRegistr
 from shadowtrace.simulate.parallel import Job, Runner, worker_count
 from shadowtrace.simulate.planner import World
 from shadowtrace.simulate.routes import hubs, sts_places
+from shadowtrace.simulate.screening import LIST_FILE, TRUTH_FILE, plant_screening, write_list
 from shadowtrace.simulate.truth import TruthCollector
 from shadowtrace.simulate.vessel import Hull
 from shadowtrace.simulate.writers import (
@@ -48,13 +50,17 @@ class SimulationResult:
     vessels: int
     events: dict[str, int] = field(default_factory=dict)
     vessels_path: Path | None = None
+    lists_path: Path | None = None
+    screening_truth_path: Path | None = None
 
 
 def simulate(out_dir: Path, *, vessels: int = 200, days: float = 3.0, seed: int = 0,
              fmt: str = "dma", start: datetime = datetime(2025, 3, 1, tzinfo=UTC),
              progress: Callable[[int], None] | None = None) -> SimulationResult:
     """Write ``vessels`` hulls' AIS reports over ``days`` to ``out_dir`` with ``truth.json``
-    (events under the detectors' definitions) and ``vessels.json`` (identities and roles).
+    (events under the detectors' definitions), ``vessels.json`` (identities and roles),
+    ``lists/watchlist.ftm.json`` (sanctions and ownership entities) and
+    ``screening_truth.json`` (``{"screening": ...}``: the AIS vessels screening should find).
 
     The same arguments always give byte-identical files. ``progress`` is called with the
     number of position rows written since the last call.
@@ -72,7 +78,8 @@ def simulate(out_dir: Path, *, vessels: int = 200, days: float = 3.0, seed: int 
     rng = np.random.default_rng(seed)
     registry = StaticRegistry()
     world = World(t0, t1, rng, IdentityFactory(rng), registry, hubs(), sts_places())
-    hull_list = plan(world, vessels)
+    hull_list, ordinary = plan(world, vessels)
+    screening = plant_screening(world, hull_list, ordinary, vessels)
     statics = registry.records
     shared = _shared_mmsis(hull_list, statics)
     positions = out_dir / FILES[fmt]
@@ -92,9 +99,14 @@ def simulate(out_dir: Path, *, vessels: int = 200, days: float = 3.0, seed: int 
     truth_path.write_text(json.dumps(events, indent=1) + "\n")
     vessels_path = out_dir / "vessels.json"
     vessels_path.write_text(json.dumps(_vessel_table(hull_list, statics), indent=1) + "\n")
+    lists_path = out_dir / LIST_FILE
+    write_list(lists_path, screening.entries)
+    # Its own file: truth.json stays the event list that `shadowtrace evaluate` reads.
+    screening_path = out_dir / TRUTH_FILE
+    screening_path.write_text(json.dumps({"screening": screening.truth}, indent=1) + "\n")
     counts = Counter(str(e["type"]) for e in events)
     return SimulationResult(positions, truth_path, rows, len(hull_list), dict(sorted(counts.items())),
-                            vessels_path)
+                            vessels_path, lists_path, screening_path)
 
 
 def _shared_mmsis(hulls: list[Hull], statics: list[Static]) -> set[int]:

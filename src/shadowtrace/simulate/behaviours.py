@@ -422,8 +422,9 @@ def _cruising(leg: Sail, a: float, b: float) -> bool:
     return leg.t0 + leg.ta <= a and b <= leg.t1 - leg.td
 
 
-def plan(world: World, vessels: int) -> list[Hull]:
-    """Every hull of the scenario; behaviour counts scale with ``vessels``."""
+def plan(world: World, vessels: int) -> tuple[list[Hull], list[Hull]]:
+    """Every hull of the scenario (behaviour counts scale with ``vessels``) and, of those, the
+    ordinary traders that fill it up (no recipe touched them: the screening plants use them)."""
     sc = Scenario(world)
     recipes: dict[str, Callable[[], None]] = {
         "sts": sc.sts, "dark_sts": lambda: sc.sts(dark=True), "loiter": sc.loiter,
@@ -448,7 +449,8 @@ def plan(world: World, vessels: int) -> list[Hull]:
             else:
                 recipes[name]()
             budget -= len(sc.hulls) - before
+    ordinary: list[Hull] = []
     while len(sc.hulls) < vessels:
-        sc.trader(tanker=bool(world.rng.random() < 0.6))
+        ordinary.append(sc.trader(tanker=bool(world.rng.random() < 0.6)))
     del sc.hulls[vessels:]
-    return sc.hulls
+    return sc.hulls, [h for h in ordinary if h.idx < vessels]

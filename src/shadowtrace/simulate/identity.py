@@ -35,16 +35,22 @@ FLAGS: dict[int, tuple[str, str]] = {
     671: ("Togo", "5V"),
     572: ("Tuvalu", "T2"),
 }
+# MID -> ISO 3166-1 alpha-2 (lower case, as FollowTheMoney writes countries) for list entries.
+ISO2: dict[int, str] = {
+    273: "ru", 636: "lr", 538: "mh", 352: "pa", 620: "km", 613: "cm", 667: "sl", 511: "pw",
+    312: "bz", 341: "kn", 577: "vu", 218: "de", 248: "mt", 240: "gr", 209: "cy", 477: "hk",
+    563: "sg", 271: "tr", 244: "nl", 457: "mn", 671: "tg", 572: "tv",
+}
 MAINSTREAM_MIDS = (636, 538, 352, 248, 240, 209, 477, 563, 218, 244, 271)
 SHADOW_MIDS = (620, 613, 667, 511, 312, 341, 577, 273, 457, 671, 572, 636, 352)
 # MIDs in the European 2xx block that ITU has not allocated to any administration.
 UNALLOCATED_MIDS = (221, 222, 223, 284, 288, 293)
 
-_WORDS_A = (
+WORDS_A = (
     "OCEAN", "SEA", "BLUE", "NORTH", "GOLDEN", "SILVER", "GRAND", "STAR", "PACIFIC", "BALTIC",
     "AEGEAN", "ARCTIC", "CORAL", "EMERALD", "ROYAL", "NOBLE", "SWIFT", "BRIGHT", "LUNA", "NOVA",
 )
-_WORDS_B = (
+WORDS_B = (
     "SPIRIT", "PIONEER", "GLORY", "TRADER", "VOYAGER", "HORIZON", "DAWN", "BREEZE", "PRIDE",
     "FORTUNE", "LEGEND", "QUEEN", "EXPRESS", "VENTURE", "PEARL", "WAVE", "ENERGY", "ARROW",
 )
@@ -131,8 +137,8 @@ class IdentityFactory:
 
     def name(self) -> str:
         for attempt in range(1_000_000):
-            a = _WORDS_A[int(self.rng.integers(len(_WORDS_A)))]
-            b = _WORDS_B[int(self.rng.integers(len(_WORDS_B)))]
+            a = WORDS_A[int(self.rng.integers(len(WORDS_A)))]
+            b = WORDS_B[int(self.rng.integers(len(WORDS_B)))]
             # Plain names first; numbered ones as the plain ones run out (large fleets).
             text = f"{a} {b}" if self.rng.random() < 0.7 and attempt < 5 else f"{a} {b} {int(self.rng.integers(1, 1000))}"
             if text not in self.names:
@@ -184,3 +190,9 @@ class StaticRegistry:
             sid = self._ids[static] = len(self.records)
             self.records.append(static)
         return sid
+
+    def rewrite(self, sid: int, static: Static) -> None:
+        """Replace record ``sid`` in place (every hull pointing at it then broadcasts ``static``)."""
+        del self._ids[self.records[sid]]
+        self.records[sid] = static
+        self._ids[static] = sid

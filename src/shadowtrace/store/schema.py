@@ -12,7 +12,7 @@ import duckdb
 
 from shadowtrace.errors import StoreError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Each migration brings the store from version i to i + 1.
 _MIGRATIONS: list[str] = [
@@ -109,6 +109,83 @@ CREATE TABLE IF NOT EXISTS detect_runs (
     params JSON NOT NULL,
     events INTEGER NOT NULL,
     seconds DOUBLE NOT NULL
+);
+    """,
+    # 3: sanctions and watch lists, screening results, risk scores
+    """
+CREATE SEQUENCE IF NOT EXISTS list_id_seq START 1;
+CREATE TABLE IF NOT EXISTS lists (
+    list_id INTEGER PRIMARY KEY,
+    name VARCHAR NOT NULL UNIQUE,
+    format VARCHAR NOT NULL,          -- ftm | ofac_sdn | eu_journal | plain
+    kind VARCHAR NOT NULL,            -- sanctions | watchlist | registry (entries as designations or not)
+    source VARCHAR NOT NULL,
+    fingerprint VARCHAR NOT NULL,     -- sha256 of the file(s) read
+    loaded_at TIMESTAMP NOT NULL,
+    entities INTEGER NOT NULL,
+    vessels INTEGER NOT NULL,
+    links INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS list_entities (
+    list_id INTEGER NOT NULL,
+    entity_id VARCHAR NOT NULL,
+    schema VARCHAR NOT NULL,          -- FollowTheMoney schema: Vessel, Company, Person, ...
+    caption VARCHAR,
+    sanctioned BOOLEAN NOT NULL,      -- designated by this list (not just mentioned)
+    topics VARCHAR[],                 -- FollowTheMoney topics: sanction, mare.shadow, ...
+    programs VARCHAR[],
+    listed_since DATE,
+    flag VARCHAR,                     -- ISO 3166 alpha-2, lower case
+    ship_type VARCHAR,
+    source_ref VARCHAR,               -- file:line of the list row
+    properties JSON NOT NULL,         -- the entity as loaded (FollowTheMoney properties)
+    PRIMARY KEY (list_id, entity_id)
+);
+CREATE TABLE IF NOT EXISTS list_identifiers (
+    list_id INTEGER NOT NULL,
+    entity_id VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,            -- imo | mmsi | name | callsign
+    role VARCHAR NOT NULL,            -- name: primary | alias | previous | weak; others: current | legacy
+    value VARCHAR NOT NULL,           -- as listed
+    norm VARCHAR NOT NULL,            -- normalised for matching
+    valid_from DATE,
+    valid_to DATE
+);
+CREATE TABLE IF NOT EXISTS list_links (
+    list_id INTEGER NOT NULL,
+    link_id VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,            -- ownership | directorship | operator | manager
+    source_id VARCHAR NOT NULL,       -- owner, director, operator
+    target_id VARCHAR NOT NULL,       -- asset, organisation, vessel
+    percent DOUBLE,                   -- ownership share when the list gives it
+    role VARCHAR,
+    start_date DATE,
+    end_date DATE
+);
+CREATE TABLE IF NOT EXISTS screen_matches (
+    match_id VARCHAR PRIMARY KEY,     -- hash of vessel, list and entity: stable across reruns
+    mmsi INTEGER NOT NULL,
+    list_id INTEGER NOT NULL,
+    entity_id VARCHAR NOT NULL,
+    score DOUBLE NOT NULL,
+    matched_on VARCHAR[] NOT NULL,    -- imo, mmsi, name, callsign, flag, ship_type
+    explanation JSON NOT NULL
+);
+CREATE TABLE IF NOT EXISTS screen_exposures (
+    exposure_id VARCHAR PRIMARY KEY,
+    mmsi INTEGER NOT NULL,
+    kind VARCHAR NOT NULL,            -- ownership | sts_with_listed | sanctioned_terminal
+    list_id INTEGER,
+    entity_id VARCHAR,                -- the sanctioned party reached
+    percent DOUBLE,                   -- aggregated ownership share, NULL when unknown
+    event_id VARCHAR,                 -- the event behind a contact exposure
+    details JSON NOT NULL
+);
+CREATE TABLE IF NOT EXISTS risk_scores (
+    mmsi INTEGER PRIMARY KEY,
+    score DOUBLE NOT NULL,            -- 0..100
+    reasons JSON NOT NULL,            -- [{feature, points, text, evidence}], largest first
+    computed_at TIMESTAMP NOT NULL
 );
     """,
 ]

@@ -1,0 +1,1 @@
+"""Sanctions and watch lists: readers for each format, flattened into the store."""

@@ -1,0 +1,1 @@
+"""Risk ranking of vessels from list matches, exposures and behaviour events."""

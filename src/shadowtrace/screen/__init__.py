@@ -1,0 +1,1 @@
+"""Screening: AIS vessels against sanctions and watch lists, ownership and contact exposure."""

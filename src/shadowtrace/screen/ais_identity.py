@@ -1,0 +1,107 @@
+"""Every identity an AIS vessel (an MMSI) has used: names, call signs, IMO numbers, ship types,
+each with when it was first and last broadcast and one report row that proves it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+
+import duckdb
+from rigour.territories import lookup_territory
+
+from shadowtrace.geo.mid import iso3_for_mmsi
+from shadowtrace.identifiers import callsign_key, imo_digits, name_key
+
+
+@dataclass(frozen=True)
+class Used:
+    """One value a vessel broadcast, with its time span and evidence ("ingest:line")."""
+
+    value: str
+    key: str
+    first: datetime
+    last: datetime
+    reports: int
+    evidence: str
+
+
+@dataclass
+class AisIdentity:
+    mmsi: int
+    names: list[Used] = field(default_factory=list)
+    imos: list[Used] = field(default_factory=list)       # check-digit-valid IMO numbers only
+    bad_imos: list[Used] = field(default_factory=list)   # broadcast but failing the check digit
+    callsigns: list[Used] = field(default_factory=list)
+    ship_types: list[Used] = field(default_factory=list)
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+
+    @property
+    def flag(self) -> str | None:
+        return flag_iso2(self.mmsi)
+
+    @property
+    def latest_name(self) -> str | None:
+        return max(self.names, key=lambda u: u.last).value if self.names else None
+
+
+@lru_cache(maxsize=4096)
+def flag_iso2(mmsi: int) -> str | None:
+    """ISO 3166 alpha-2 (lower case, as FollowTheMoney writes flags) of the MMSI's MID."""
+    iso3 = iso3_for_mmsi(mmsi)
+    territory = lookup_territory(iso3) if iso3 else None
+    return territory.code if territory else None
+
+
+_VALUES_SQL = """
+SELECT mmsi, '{kind}' AS kind, CAST({column} AS VARCHAR) AS value, min(ts), max(ts), count(*),
+       arg_min(ingest_id || ':' || source_line, ts)
+FROM vessel_reports WHERE {column} IS NOT NULL {where}
+GROUP BY mmsi, {column}
+"""
+
+
+def load_identities(con: duckdb.DuckDBPyConnection, mmsis: list[int] | None = None) -> dict[int, AisIdentity]:
+    """Identity history of every vessel (or of ``mmsis``) in the store."""
+    where = "AND mmsi IN (SELECT mmsi FROM _wanted)" if mmsis is not None else ""
+    if mmsis is not None:
+        con.execute("CREATE OR REPLACE TEMP TABLE _wanted AS SELECT unnest(?::INTEGER[]) AS mmsi", [mmsis])
+    parts = [
+        _VALUES_SQL.format(kind="name", column="name", where=where),
+        _VALUES_SQL.format(kind="imo", column="imo", where=where + " AND imo <> 0"),
+        _VALUES_SQL.format(kind="callsign", column="callsign", where=where),
+        _VALUES_SQL.format(kind="ship_type", column="ship_type", where=where),
+    ]
+    rows = con.execute(" UNION ALL ".join(parts)).fetchall()
+    seen = con.execute(
+        f"SELECT mmsi, min(ts), max(ts) FROM positions WHERE TRUE {where} GROUP BY mmsi").fetchall()
+    out: dict[int, AisIdentity] = {}
+    for mmsi, first, last in seen:
+        out[mmsi] = AisIdentity(mmsi, first_seen=first, last_seen=last)
+    for mmsi, kind, value, first, last, count, evidence in rows:
+        ident = out.setdefault(mmsi, AisIdentity(mmsi))
+        if ident.first_seen is None or first < ident.first_seen:
+            ident.first_seen = first
+        if ident.last_seen is None or last > ident.last_seen:
+            ident.last_seen = last
+        if kind == "name":
+            key = name_key(value)
+            if key:
+                ident.names.append(Used(value, key, first, last, count, evidence))
+        elif kind == "imo":
+            digits = imo_digits(value)
+            target = ident.imos if digits else ident.bad_imos
+            target.append(Used(value, digits or value, first, last, count, evidence))
+        elif kind == "callsign":
+            key = callsign_key(value)
+            if key:
+                ident.callsigns.append(Used(value, key, first, last, count, evidence))
+        else:
+            ident.ship_types.append(Used(value, value, first, last, count, evidence))
+    for ident in out.values():
+        for values in (ident.names, ident.imos, ident.bad_imos, ident.callsigns, ident.ship_types):
+            values.sort(key=lambda u: (u.first, u.value))
+    if mmsis is not None:
+        con.execute("DROP TABLE IF EXISTS _wanted")
+    return out
