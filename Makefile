@@ -21,7 +21,12 @@ demo: $(STAMP)
 	$(BIN)/shadowtrace run $(DEMO_DIR)/scenario/sim.nmea --db $(DEMO_DIR)/shadowtrace.duckdb
 	$(BIN)/shadowtrace evaluate --truth $(DEMO_DIR)/scenario/truth.json --db $(DEMO_DIR)/shadowtrace.duckdb --show 0
 	$(BIN)/shadowtrace events --db $(DEMO_DIR)/shadowtrace.duckdb --format csv --out $(DEMO_DIR)/events.csv
-	@echo "events written to $(DEMO_DIR)/events.csv; explore with: $(BIN)/shadowtrace events --db $(DEMO_DIR)/shadowtrace.duckdb --type encounter"
+	$(BIN)/shadowtrace lists add $(DEMO_DIR)/scenario/lists/watchlist.ftm.json --name demo-watchlist --db $(DEMO_DIR)/shadowtrace.duckdb
+	$(BIN)/shadowtrace lists add --builtin eu-annex-xlii --db $(DEMO_DIR)/shadowtrace.duckdb
+	$(BIN)/shadowtrace screen --db $(DEMO_DIR)/shadowtrace.duckdb --top 0
+	$(BIN)/shadowtrace vessels --db $(DEMO_DIR)/shadowtrace.duckdb --top 15
+	$(BIN)/shadowtrace report --rank 1 --db $(DEMO_DIR)/shadowtrace.duckdb --out $(DEMO_DIR)/dossier.html
+	@echo "events: $(DEMO_DIR)/events.csv; evidence dossier of the top vessel: $(DEMO_DIR)/dossier.html"
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -267,8 +267,8 @@ def test_unknown_format(tmp_path: Path) -> None:
 def test_latin1_csv_read_as_utf8(tmp_path: Path) -> None:
     path = tmp_path / "latin.csv"
     path.write_bytes("imo,name\n9187629,CAFÉ MARÍA\n".encode("latin-1"))
-    error = _load_fails(tmp_path, path, "not utf-8")
-    assert "--encoding" in (error.hint or "") and (error.where or "").startswith(str(path))
+    error = _load_fails(tmp_path, path, "not UTF-8")
+    assert "--encoding" in (error.hint or "") and error.where == f"{path}:2"
     read = read_list(path, encoding="latin-1")
     assert read.entities["latin-9187629"].get("name") == ["CAFÉ MARÍA"]
 
@@ -276,7 +276,7 @@ def test_latin1_csv_read_as_utf8(tmp_path: Path) -> None:
 def test_csv_without_imo_column(tmp_path: Path) -> None:
     path = tmp_path / "names.csv"
     path.write_text("vessel,flag\nARTAVIL,Iran\n", encoding="utf-8")
-    _load_fails(tmp_path, path, "unknown list format")
+    _load_fails(tmp_path, path, "missing IMO column")
     error = _load_fails(tmp_path, path, "missing IMO column", fmt="plain")
     assert "vessel, flag" in error.message and "imo_number" in (error.hint or "")
 

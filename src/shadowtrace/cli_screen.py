@@ -28,19 +28,28 @@ def _print_list(info: object, verb: str) -> None:
 
 @lists_app.command("add")
 def lists_add(
-    path: Annotated[Path, typer.Argument(help="List file (FtM JSON lines, OFAC sdn.csv, EU journal CSV, plain CSV/JSON).")],
-    name: Annotated[str, typer.Option("--name", help="Name to store the list under.")],
+    path: Annotated[Optional[Path], typer.Argument(help="List file (FtM JSON lines, OFAC sdn.csv, EU journal CSV, plain CSV/JSON).")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="Name to store the list under (default: the built-in list's name).")] = None,
     db: DbOption = Path("shadowtrace.duckdb"),
+    builtin: Annotated[Optional[str], typer.Option("--builtin", help="Load a list shipped with shadowtrace instead of PATH: eu-annex-xlii.")] = None,
     fmt: Annotated[Optional[str], typer.Option("--format", help="ftm|ofac_sdn|eu_journal|plain (default: detect).")] = None,
     encoding: Annotated[Optional[str], typer.Option(help="Text encoding (default UTF-8; OFAC files latin-1).")] = None,
     kind: Annotated[Optional[str], typer.Option(help="For plain lists: sanctions|watchlist (default watchlist).")] = None,
     replace: Annotated[bool, typer.Option("--replace", help="Replace a list of the same name.")] = False,
 ) -> None:
     """Load a sanctions or watch list (format detected from the content)."""
+    from shadowtrace.lists.builtin import builtin_path
     from shadowtrace.lists.store import add_list
     from shadowtrace.store import connect
 
     try:
+        if (path is None) == (builtin is None):
+            raise ConfigError("give a list file or --builtin NAME", hint="e.g. `shadowtrace lists add --builtin eu-annex-xlii`")
+        if builtin is not None:
+            path, name = builtin_path(builtin), name or builtin
+        if not name:
+            raise ConfigError("a list needs --name", hint="e.g. --name eu-annex-xlii")
+        assert path is not None
         con = connect(db)
         try:
             info = add_list(con, path, name, fmt=fmt, encoding=encoding, kind=kind, replace=replace)
@@ -206,20 +215,29 @@ def vessels(
 
 
 def report(
-    vessel: Annotated[str, typer.Argument(help="MMSI, IMO number or name of the vessel.")],
+    vessel: Annotated[Optional[str], typer.Argument(help="MMSI, IMO number or name of the vessel.")] = None,
     db: DbOption = Path("shadowtrace.duckdb"),
+    rank: Annotated[Optional[int], typer.Option(help="Instead of VESSEL: the vessel at this risk rank (1 = highest).")] = None,
     out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("dossier.html"),
     pdf: Annotated[bool, typer.Option("--pdf", help="Also render the dossier to PDF.")] = False,
 ) -> None:
     """Write a self-contained evidence dossier (HTML, optionally PDF) for one vessel."""
     from shadowtrace.report.dossier import write_dossier
     from shadowtrace.store import connect
-    from shadowtrace.vessels import find_vessel
+    from shadowtrace.vessels import find_vessel, ranked_vessels
 
     try:
+        if (vessel is None) == (rank is None):
+            raise ConfigError("give either VESSEL or --rank", hint="e.g. `shadowtrace report 273414440` or `--rank 1`")
         con = connect(db, read_only=True)
         try:
-            mmsi = find_vessel(con, vessel)
+            if rank is not None:
+                rows = ranked_vessels(con, top=1, offset=max(0, rank - 1))
+                if not rows:
+                    raise ConfigError(f"no vessel at rank {rank}")
+                mmsi = rows[0]["mmsi"]
+            else:
+                mmsi = find_vessel(con, vessel or "")
             written = write_dossier(con, mmsi, out, pdf=pdf)
         finally:
             con.close()

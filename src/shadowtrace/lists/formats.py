@@ -50,7 +50,7 @@ def sniff(path: Path) -> str:
     rows = list(csv.reader(io.StringIO("\n".join(lines[:5]))))
     if ofac.looks_like(rows):
         return "ofac_sdn"
-    if plain.looks_like(rows):
+    if plain.looks_like(rows) or plain.looks_like_vessel_table(rows):
         return "plain"
     raise InputError(
         "unknown list format",

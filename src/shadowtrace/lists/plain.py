@@ -72,6 +72,14 @@ def looks_like(rows: list[list[str]]) -> bool:
     return any(column_key(c) in COLUMNS["imo"] for c in _header_cells(rows[0]))
 
 
+def looks_like_vessel_table(rows: list[list[str]]) -> bool:
+    """A header naming vessel columns but no IMO column: a plain list missing its IMO column
+    (read() then says so), rather than an unknown format."""
+    known = {name for field, names in COLUMNS.items() if field != "imo" for name in names}
+    cells = [column_key(c) for c in _header_cells(rows[0])] if rows else []
+    return len(cells) >= 2 and any(c in known for c in cells)
+
+
 def iso_date(text: str, month_first: bool = False) -> str | None:
     """ISO form of a listed date: ISO (maybe with a time), d.m.yyyy, d/m/yyyy (m/d/yyyy with
     ``month_first``) or '12 March 2022'. Partial ISO dates stay partial; None if unreadable."""

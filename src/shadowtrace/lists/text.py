@@ -33,7 +33,7 @@ def _decoded(handle: Iterator[bytes], path: Path, encoding: str) -> Iterator[str
             text = raw.decode(encoding)
         except UnicodeDecodeError as exc:
             raise InputError(
-                f"not {encoding} text ({exc.reason} at byte {exc.start + 1} of the line)",
+                f"not {'UTF-8' if encoding == 'utf-8-sig' else encoding} text ({exc.reason} at byte {exc.start + 1} of the line)",
                 where=f"{path}:{number}",
                 hint="pass --encoding with the file's encoding (OFAC files are latin-1)",
             ) from exc
