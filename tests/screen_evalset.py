@@ -6,7 +6,8 @@ AIS vessels are synthesised from list entries, each with the list entities it sh
   with the MMSI or with the call sign and flag; every name of every EU Annex XLII vessel with
   its IMO;
 - false friends, which must match nothing: a listed name under another valid IMO, a sister
-  ship's name (another number), a near name without identifiers, the exact name alone.
+  ship's name (another number), a near name without identifiers, the exact name alone, a
+  listed MMSI reassigned to a ship with another name.
 Used by tests/test_screen_accuracy.py and bench/screen.py.
 """
 
@@ -185,6 +186,11 @@ def build(con: duckdb.DuckDBPyConnection, shared: Path, *, seed: int = 2026, per
         cases.append(Case(fresh_mmsi(), "false_friend_near_name", [near], None, other_callsign()))
     for row in rng.sample(gur, min(per_category, len(gur))):
         cases.append(Case(fresh_mmsi(), "false_friend_name_only", [row["name"]], None, None))
+    # A listed MMSI reassigned to another ship, which broadcasts its own name.
+    unrelated = [r["name"] for r in rng.sample(gur, min(per_category, len(gur)))]
+    for row, other in zip(rng.sample(with_mmsi, min(per_category, len(with_mmsi))), unrelated):
+        if name_key(other) != name_key(row["name"]):
+            cases.append(Case(int(row["mmsi_current"]), "false_friend_reused_mmsi", [other], None, other_callsign()))
 
     # One MMSI per case: drop later duplicates (the same vessel drawn twice).
     seen: set[int] = set()

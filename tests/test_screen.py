@@ -88,7 +88,7 @@ def test_mmsi_outside_validity_period_is_weak(tmp_path: Path) -> None:
     con = connect(db)
     add_list(con, path, "periods")
     assert match_vessels(con) == []
-    found = match_vessels(con, MatchParams(min_score=0.2))
+    found = match_vessels(con, MatchParams(min_score=0.05))
     assert found and found[0].explanation["evidence"]["mmsi"]["how"] == "outside the listed period"
 
 

@@ -128,8 +128,14 @@ def screen(
     config: ConfigOption = None,
     param: ParamOption = None,
     top: Annotated[int, typer.Option(help="Vessels to show after screening.")] = 10,
+    params_markdown: Annotated[bool, typer.Option("--params-markdown", help="Print the parameter tables (for docs/screening.md) and stop.")] = False,
 ) -> None:
     """Match every AIS vessel to the lists, find ownership and contact exposure, score risk."""
+    if params_markdown:
+        from shadowtrace.screen.catalogue import markdown
+
+        sys.stdout.write(markdown() + "\n")
+        return
     from shadowtrace.screen.config import build_screen_params
     from shadowtrace.screen.run import screen as run_screen
     from shadowtrace.store import connect

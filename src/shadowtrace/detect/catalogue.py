@@ -29,14 +29,14 @@ one MMSI separated into tracks and spoofed excursions marked (see `shadowtrace.d
 """
 
 
-def parameter_comments(module_name: str) -> dict[str, str]:
-    """Trailing or preceding comments of each Params field, from the source."""
+def parameter_comments(module_name: str, class_name: str = "Params") -> dict[str, str]:
+    """Trailing or preceding comments of each field of a parameters class, from the source."""
     source = inspect.getsource(import_module(module_name))
     lines = source.splitlines()
     tree = ast.parse(source)
     comments: dict[str, str] = {}
     for node in ast.walk(tree):
-        if isinstance(node, ast.ClassDef) and node.name == "Params":
+        if isinstance(node, ast.ClassDef) and node.name == class_name:
             for item in node.body:
                 if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
                     line = lines[item.lineno - 1]

@@ -42,13 +42,14 @@ class MatchParams:
     mmsi_out_of_period_weight: float = 0.3  # same MMSI, but broadcast outside the listed period
     name_exact_weight: float = 0.6         # normalised names equal (similarity >= name_exact_similarity)
     name_close_weight: float = 0.45        # similarity >= name_close_similarity (transliteration, typos)
-    name_exact_similarity: float = 0.97
-    name_close_similarity: float = 0.9
+    name_exact_similarity: float = 0.97    # rapidfuzz ratio / 100 of name keys counted as the same name
+    name_close_similarity: float = 0.9     # below this a name is no evidence at all
     weak_alias_factor: float = 0.5         # a list's weak alias counts half
-    callsign_weight: float = 0.5
-    callsign_conflict_penalty: float = 0.15
-    flag_weight: float = 0.1
-    ship_type_weight: float = 0.05
+    callsign_weight: float = 0.5           # same call sign (ITU-assigned per flag, so strong but reissued)
+    callsign_conflict_penalty: float = 0.15  # both give call signs and they differ (no IMO match)
+    name_conflict_penalty: float = 0.2     # MMSI matches but the AIS names none of the listed names
+    flag_weight: float = 0.1               # MID flag equals the listed flag (not counted when the MMSI matched)
+    ship_type_weight: float = 0.05         # AIS tanker type (80-89) and a listed tanker
     block_token_max_share: float = 0.02    # tokens in more than this share of list names don't block
 
 
@@ -246,7 +247,12 @@ def score_pair(ident: AisIdentity, listed: ListedVessel, params: MatchParams) ->
     elif ident.callsigns and listed.callsigns:
         conflicts.append(f"call sign {ident.callsigns[-1].value} differs from listed {', '.join(listed.callsigns)}")
 
-    if ident.flag and listed.flag and ident.flag == listed.flag and matched_on:
+    name_conflict = (not imo_hit and "mmsi" in matched_on and "name" not in matched_on
+                     and bool(ident.names) and bool(listed.names))
+    if name_conflict:
+        conflicts.append(f"AIS name {ident.names[-1].value} is none of the listed names")
+    # The flag comes from the MMSI's MID, so it is no extra evidence when the MMSI matched.
+    if ident.flag and listed.flag and ident.flag == listed.flag and matched_on and "mmsi" not in matched_on:
         weights.append(params.flag_weight)
         matched_on.append("flag")
         evidence["flag"] = {"ais_mid_flag": ident.flag, "list": listed.flag}
@@ -264,6 +270,8 @@ def score_pair(ident: AisIdentity, listed: ListedVessel, params: MatchParams) ->
         score = params.imo_score + (1.0 - params.imo_score) * score
     if not imo_hit and any(c.startswith("call sign") for c in conflicts):
         score -= params.callsign_conflict_penalty  # call signs change with the flag; the IMO outranks them
+    if name_conflict:
+        score -= params.name_conflict_penalty
     if imo_conflict:
         score = min(score, params.imo_conflict_cap)
     score = round(max(0.0, min(1.0, score)), 4)
