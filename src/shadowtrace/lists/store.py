@@ -15,6 +15,7 @@ from shadowtrace.errors import ConfigError, InputError
 from shadowtrace.lists.flatten import entity_rows, identifier_rows, link_rows
 from shadowtrace.lists.formats import read_list
 from shadowtrace.lists.model import ListRead
+from shadowtrace.store.insert import insert_arrow
 
 KINDS = ("sanctions", "watchlist")
 _TABLES = ("list_entities", "list_identifiers", "list_links")
@@ -55,15 +56,8 @@ def fingerprint(files: list[Path]) -> str:
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:
-    if not rows:
-        return
     columns = _COLUMNS[table]
-    arrow = pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)})
-    con.register("_list_rows", arrow)
-    try:
-        con.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM _list_rows")
-    finally:
-        con.unregister("_list_rows")
+    insert_arrow(con, table, pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)}))
 
 
 def get_list(con: duckdb.DuckDBPyConnection, name: str) -> ListInfo | None:

@@ -22,6 +22,7 @@ import duckdb
 import pyarrow as pa
 
 from shadowtrace.screen.ais_identity import flag_iso2
+from shadowtrace.store.insert import insert_arrow
 
 
 @dataclass(frozen=True)
@@ -268,17 +269,12 @@ def store_scores(con: duckdb.DuckDBPyConnection, scores: list[VesselRisk]) -> No
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("DELETE FROM risk_scores")
-        if scores:
-            con.register("_scores", pa.table({
-                "mmsi": pa.array([s.mmsi for s in scores], pa.int32()),
-                "score": [s.score for s in scores],
-                "reasons": [json.dumps([r.as_dict() for r in s.reasons]) for s in scores],
-                "computed_at": pa.array([now] * len(scores), pa.timestamp("us")),
-            }))
-            try:
-                con.execute("INSERT INTO risk_scores SELECT * FROM _scores")
-            finally:
-                con.unregister("_scores")
+        insert_arrow(con, "risk_scores", pa.table({
+            "mmsi": pa.array([s.mmsi for s in scores], pa.int32()),
+            "score": [s.score for s in scores],
+            "reasons": [json.dumps([r.as_dict() for r in s.reasons]) for s in scores],
+            "computed_at": pa.array([now] * len(scores), pa.timestamp("us")),
+        }))
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 
 import duckdb
 import pyarrow as pa
@@ -23,6 +24,7 @@ from rapidfuzz import fuzz
 
 from shadowtrace.identifiers import name_key, name_numbers, name_tokens
 from shadowtrace.screen.ais_identity import AisIdentity, Used, load_identities
+from shadowtrace.store.insert import insert_arrow
 
 
 @dataclass(frozen=True)
@@ -164,8 +166,12 @@ def load_listed(con: duckdb.DuckDBPyConnection, keys: Iterable[tuple[int, str]])
         con.unregister("_wanted_entities")
 
 
+# A vessel's names are compared with every candidate's: compute the numbers of each name once.
+_numbers = lru_cache(maxsize=1 << 16)(name_numbers)
+
+
 def _name_similarity(a: str, b: str) -> float:
-    if name_numbers(a) != name_numbers(b):
+    if _numbers(a) != _numbers(b):
         return 0.0
     if a == b:
         return 1.0
@@ -303,6 +309,40 @@ def _summary(evidence: dict, conflicts: list[str], listed: ListedVessel) -> str:
     return text
 
 
+def _without_identifier_ceiling(params: MatchParams) -> float:
+    """The highest score ``score_pair`` can give a pair sharing no IMO, MMSI or call sign: a
+    name, the flag and the ship type at their full weights (each weight clipped to [0, 1])."""
+    name = max(params.name_exact_weight, params.name_close_weight) * max(1.0, params.weak_alias_factor)
+    combined = 1.0
+    for weight in (name, params.flag_weight, params.ship_type_weight):
+        combined *= 1.0 - min(1.0, max(0.0, weight))
+    score = 1.0 - combined + max(0.0, -params.callsign_conflict_penalty)
+    return round(max(0.0, min(1.0, score)), 4)
+
+
+def _identifier_pairs(identities: dict[int, AisIdentity],
+                      listed: dict[tuple[int, str], ListedVessel]) -> set[tuple[int, int, str]]:
+    """(mmsi, list_id, entity_id) of vessels and listed vessels with an IMO, MMSI or call sign
+    in common, by the same keys ``score_pair`` compares."""
+    imos: dict[str, list[tuple[int, str]]] = {}
+    mmsis: dict[str, list[tuple[int, str]]] = {}
+    callsigns: dict[str, list[tuple[int, str]]] = {}
+    for key, vessel in listed.items():
+        for imo in vessel.imos:
+            imos.setdefault(imo, []).append(key)
+        for norm, *_ in vessel.mmsis:
+            mmsis.setdefault(norm, []).append(key)
+        for callsign in vessel.callsigns:
+            callsigns.setdefault(callsign, []).append(key)
+    out: set[tuple[int, int, str]] = set()
+    for mmsi, ident in identities.items():
+        keys = [k for u in ident.imos for k in imos.get(u.key, ())]
+        keys += mmsis.get(str(mmsi), [])
+        keys += [k for u in ident.callsigns for k in callsigns.get(u.key, ())]
+        out.update((mmsi, list_id, entity_id) for list_id, entity_id in keys)
+    return out
+
+
 def match_vessels(con: duckdb.DuckDBPyConnection, params: MatchParams | None = None) -> list[Match]:
     """Every match at or above ``params.min_score``, best first per vessel."""
     params = params or MatchParams()
@@ -311,6 +351,11 @@ def match_vessels(con: duckdb.DuckDBPyConnection, params: MatchParams | None = N
         return []
     identities = load_identities(con, sorted({p[0] for p in pairs}))
     listed = load_listed(con, ((p[1], p[2]) for p in pairs))
+    if _without_identifier_ceiling(params) < params.min_score:
+        # With these weights a name (with flag and ship type) alone stays below min_score, so
+        # only pairs sharing an identifier can match: skip scoring the rest (most name blocks).
+        shared = _identifier_pairs(identities, listed)
+        pairs = [p for p in pairs if p in shared]
     matches = []
     for mmsi, list_id, entity_id in pairs:
         ident = identities.get(mmsi)
@@ -326,9 +371,7 @@ def match_vessels(con: duckdb.DuckDBPyConnection, params: MatchParams | None = N
 
 def store_matches(con: duckdb.DuckDBPyConnection, matches: list[Match]) -> None:
     con.execute("DELETE FROM screen_matches")
-    if not matches:
-        return
-    con.register("_matches", pa.table({
+    insert_arrow(con, "screen_matches", pa.table({
         "match_id": [m.match_id for m in matches],
         "mmsi": pa.array([m.mmsi for m in matches], pa.int32()),
         "list_id": pa.array([m.list_id for m in matches], pa.int32()),
@@ -337,7 +380,3 @@ def store_matches(con: duckdb.DuckDBPyConnection, matches: list[Match]) -> None:
         "matched_on": [list(m.matched_on) for m in matches],
         "explanation": [json.dumps(m.explanation) for m in matches],
     }))
-    try:
-        con.execute("INSERT INTO screen_matches SELECT * FROM _matches")
-    finally:
-        con.unregister("_matches")

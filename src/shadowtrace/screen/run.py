@@ -12,6 +12,7 @@ from shadowtrace.risk.score import RiskParams, score_vessels, store_scores
 from shadowtrace.screen.contacts import contact_exposures
 from shadowtrace.screen.match import MatchParams, match_vessels, store_matches
 from shadowtrace.screen.ownership import Exposure, ownership_exposures
+from shadowtrace.store.insert import insert_arrow
 
 
 @dataclass(frozen=True)
@@ -31,9 +32,7 @@ class ScreenSummary:
 
 def store_exposures(con: duckdb.DuckDBPyConnection, exposures: list[Exposure]) -> None:
     con.execute("DELETE FROM screen_exposures")
-    if not exposures:
-        return
-    con.register("_exposures", pa.table({
+    insert_arrow(con, "screen_exposures", pa.table({
         "exposure_id": [e.exposure_id for e in exposures],
         "mmsi": pa.array([e.mmsi for e in exposures], pa.int32()),
         "kind": [e.kind for e in exposures],
@@ -42,13 +41,7 @@ def store_exposures(con: duckdb.DuckDBPyConnection, exposures: list[Exposure]) -
         "percent": pa.array([e.percent for e in exposures], pa.float64()),
         "event_id": [e.event_id for e in exposures],
         "details": [json.dumps(e.details) for e in exposures],
-    }))
-    try:
-        con.execute("""INSERT INTO screen_exposures
-                       (exposure_id, mmsi, kind, list_id, entity_id, percent, event_id, details)
-                       SELECT DISTINCT ON (exposure_id) * FROM _exposures""")
-    finally:
-        con.unregister("_exposures")
+    }), distinct_on="exposure_id")
 
 
 def screen(con: duckdb.DuckDBPyConnection, match_params: MatchParams | None = None,
