@@ -165,3 +165,22 @@ def test_contacts_and_risk_are_traceable(tmp_path: Path) -> None:
     # Every point of every score is explained by a reason.
     for score, text in con.execute("SELECT score, reasons FROM risk_scores").fetchall():
         assert score == pytest.approx(min(100.0, sum(r["points"] for r in json.loads(text))), abs=0.2)
+
+
+def test_fifty_percent_rule_aggregates_blocked_owners(tmp_path: Path) -> None:
+    entities = [
+        entity("Vessel", "hull", name="SHARED HULL", imoNumber="9329760"),
+        entity("Company", "x", name="Xray Oil", topics="sanction"),
+        entity("Company", "y", name="Yankee Oil", topics="sanction"),
+        entity("Ownership", "own-x", owner="x", asset="hull", percentage="30"),
+        entity("Ownership", "own-y", owner="y", asset="hull", percentage="25"),
+    ]
+    con = store_with(tmp_path, [report(229000001, "SHARED HULL", 9329760)], entities)
+    screen(con)
+    rows = [json.loads(r[0]) for r in con.execute(
+        "SELECT details FROM screen_exposures WHERE kind = 'ownership'").fetchall()]
+    assert len(rows) == 2
+    for details in rows:
+        assert details["fifty_percent_rule"] is True
+        assert details["aggregate_blocked_share_of_vessel"] == 55.0
+        assert "55% in aggregate" in details["text"]

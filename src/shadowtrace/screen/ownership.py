@@ -69,12 +69,12 @@ class OwnershipGraph:
             self.parties[entity_id] = Party(entity_id, caption or entity_id, schema, bool(sanctioned), tuple(lists))
             if list_id is not None:
                 self.party_list[entity_id] = list_id
-        self.blocked_share = self._blocked_shares()
+        self.blocked_share, self.blocked = self._blocked_shares()
 
     def party(self, entity_id: str) -> Party:
         return self.parties.get(entity_id) or Party(entity_id, entity_id, "LegalEntity", False, ())
 
-    def _blocked_shares(self) -> dict[str, float]:
+    def _blocked_shares(self) -> tuple[dict[str, float], set[str]]:
         """Aggregate share held by blocked owners, for every owned entity (fixpoint: blocked
         status flows down chains of >= 50% holdings)."""
         blocked = {e for e, p in self.parties.items() if p.sanctioned}
@@ -89,7 +89,7 @@ class OwnershipGraph:
                 if share >= BLOCKING_SHARE_PERCENT and target not in blocked:
                     blocked.add(target)
                     changed = True
-        return shares
+        return shares, blocked
 
     def paths_to_sanctioned(self, start: str, max_depth: int) -> list[list[tuple[Link, Party]]]:
         """Every chain of links (shortest first) from ``start`` up to a sanctioned party."""
@@ -131,17 +131,27 @@ def ownership_exposures(con: duckdb.DuckDBPyConnection, matches: list[Match], ma
             majority_chain = not unknown and not control_only and all(
                 s is not None and s >= BLOCKING_SHARE_PERCENT for s in shares)
             vessel_share = graph.blocked_share.get(match.entity_id)
+            # Blocked if the whole chain is held at >= 50%, or if blocked owners together hold
+            # >= 50% of the vessel (the rule's "in aggregate").
+            blocked = majority_chain or match.entity_id in graph.blocked
             steps = [{"entity_id": p.entity_id, "name": p.caption, "schema": p.schema, "link": link.kind,
                       "percent": link.percent, "role": link.role, "sanctioned": p.sanctioned,
                       "lists": list(p.lists)} for link, p in path]
             chain = " <- ".join([graph.party(match.entity_id).caption]
                                 + [f"{_describe(link)} by {p.caption}" for link, p in path])
-            rule = ("blocked under the 50% rule (every step >= 50%)" if majority_chain
-                    else "percent unknown" if unknown else "control link, no ownership share" if control_only
-                    else "below the 50% rule at some step")
+            if majority_chain:
+                rule = "blocked under the 50% rule (every step >= 50%)"
+            elif blocked:
+                rule = f"blocked under the 50% rule (blocked owners hold {vessel_share:g}% in aggregate)"
+            elif unknown:
+                rule = "percent unknown"
+            elif control_only:
+                rule = "control link, no ownership share"
+            else:
+                rule = "below the 50% rule at some step"
             details = {
                 "vessel_entity_id": match.entity_id, "depth": len(path), "path": steps,
-                "fifty_percent_rule": majority_chain if not unknown else None,
+                "fifty_percent_rule": True if blocked else (None if unknown or control_only else False),
                 "aggregate_blocked_share_of_vessel": vessel_share,
                 "text": f"{chain} (sanctioned; {rule})",
             }
