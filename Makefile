@@ -38,6 +38,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/detect.py
+	$(BIN)/python bench/screen.py
 
 clean:
 	rm -rf $(DEMO_DIR) .pytest_cache test-output

@@ -83,23 +83,43 @@ class Match:
         return hashlib.md5(f"{self.mmsi}|{self.list_id}|{self.entity_id}".encode()).hexdigest()[:16]
 
 
-def _blocks(key: str, rare: Counter[str] | None, limit: int) -> set[str]:
-    keys = {f"t:{t}" for t in name_tokens(key) if rare is None or rare[t] <= limit}
+def _prefix(key: str) -> str | None:
     squashed = key.replace(" ", "")
-    if len(squashed) >= 5:
-        keys.add(f"p:{squashed[:5]}")
+    return squashed[:5] if len(squashed) >= 5 else None
+
+
+def _blocks(key: str, counts: Counter[str], limit: int) -> set[str]:
+    """Block keys of a name: its rarer tokens, the first five letters run together (for names
+    written fused or split: NORTHERNLIGHT, NORTHERN LIGHT) unless that start is common, and
+    the whole key. ``counts`` holds how many list names carry each token / prefix."""
+    keys = {f"t:{t}" for t in name_tokens(key) if counts[t] <= limit}
+    prefix = _prefix(key)
+    if prefix and counts[f"p:{prefix}"] <= limit:
+        keys.add(f"p:{prefix}")
     keys.add(f"k:{key}")
     return keys
 
 
 def candidates(con: duckdb.DuckDBPyConnection, params: MatchParams) -> list[tuple[int, int, str]]:
     """(mmsi, list_id, entity_id) pairs sharing an IMO, an MMSI, a call sign or a name block."""
+    _candidates_table(con, params)
+    try:
+        return con.execute("SELECT mmsi, list_id, entity_id FROM _candidates").fetchall()
+    finally:
+        con.execute("DROP TABLE IF EXISTS _candidates")
+
+
+def _candidates_table(con: duckdb.DuckDBPyConnection, params: MatchParams) -> None:
+    """The candidate pairs into TEMP TABLE _candidates (mmsi, list_id, entity_id), left in
+    DuckDB: there can be millions, most of which need not reach Python."""
     list_names = con.execute(
         "SELECT DISTINCT i.list_id, i.entity_id, i.norm FROM list_identifiers i WHERE i.kind = 'name'"
     ).fetchall()
     token_count: Counter[str] = Counter()
     for _, _, key in list_names:
         token_count.update(set(name_tokens(key)))
+        if prefix := _prefix(key):
+            token_count[f"p:{prefix}"] += 1
     limit = max(20, int(params.block_token_max_share * max(1, len(list_names))))
     list_blocks = [(lid, eid, b) for lid, eid, key in list_names for b in _blocks(key, token_count, limit)]
     ais_names = con.execute("SELECT DISTINCT mmsi, name FROM vessel_reports WHERE name IS NOT NULL").fetchall()
@@ -110,7 +130,8 @@ def candidates(con: duckdb.DuckDBPyConnection, params: MatchParams) -> list[tupl
     con.register("_ais_blocks", pa.table({
         "mmsi": pa.array([r[0] for r in ais_blocks], pa.int32()), "block": [r[1] for r in ais_blocks]}))
     try:
-        rows = con.execute("""
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _candidates AS
             SELECT DISTINCT a.mmsi, l.list_id, l.entity_id
             FROM (SELECT DISTINCT mmsi, lpad(CAST(imo AS VARCHAR), 7, '0') AS norm
                   FROM vessel_reports WHERE imo IS NOT NULL AND imo <> 0) a
@@ -124,14 +145,13 @@ def candidates(con: duckdb.DuckDBPyConnection, params: MatchParams) -> list[tupl
             FROM (SELECT DISTINCT mmsi, regexp_replace(upper(callsign), '[^A-Z0-9]', '', 'g') AS norm
                   FROM vessel_reports WHERE callsign IS NOT NULL) a
             JOIN list_identifiers l ON l.kind = 'callsign' AND l.norm = a.norm AND length(a.norm) >= 4
-            UNION
-            SELECT DISTINCT a.mmsi, l.list_id, l.entity_id
+            UNION  -- removes duplicates: a DISTINCT of its own here would de-duplicate millions twice
+            SELECT a.mmsi, l.list_id, l.entity_id
             FROM _ais_blocks a JOIN _list_blocks l USING (block)
-        """).fetchall()
+        """)
     finally:
         con.unregister("_list_blocks")
         con.unregister("_ais_blocks")
-    return rows
 
 
 def load_listed(con: duckdb.DuckDBPyConnection, keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], ListedVessel]:
@@ -346,16 +366,31 @@ def _identifier_pairs(identities: dict[int, AisIdentity],
 def match_vessels(con: duckdb.DuckDBPyConnection, params: MatchParams | None = None) -> list[Match]:
     """Every match at or above ``params.min_score``, best first per vessel."""
     params = params or MatchParams()
-    pairs = candidates(con, params)
-    if not pairs:
-        return []
-    identities = load_identities(con, sorted({p[0] for p in pairs}))
-    listed = load_listed(con, ((p[1], p[2]) for p in pairs))
-    if _without_identifier_ceiling(params) < params.min_score:
-        # With these weights a name (with flag and ship type) alone stays below min_score, so
-        # only pairs sharing an identifier can match: skip scoring the rest (most name blocks).
-        shared = _identifier_pairs(identities, listed)
-        pairs = [p for p in pairs if p in shared]
+    _candidates_table(con, params)
+    try:
+        mmsis = [r[0] for r in con.execute("SELECT DISTINCT mmsi FROM _candidates ORDER BY mmsi").fetchall()]
+        if not mmsis:
+            return []
+        identities = load_identities(con, mmsis)
+        listed = load_listed(con, con.execute("SELECT DISTINCT list_id, entity_id FROM _candidates").fetchall())
+        if _without_identifier_ceiling(params) < params.min_score:
+            # With these weights a name (with flag and ship type) alone stays below min_score, so
+            # only pairs sharing an identifier can match: score just those (name blocks bring
+            # most candidates, and most share nothing else).
+            shared = sorted(_identifier_pairs(identities, listed))
+            con.register("_shared", pa.table({
+                "mmsi": pa.array([p[0] for p in shared], pa.int32()),
+                "list_id": pa.array([p[1] for p in shared], pa.int32()),
+                "entity_id": pa.array([p[2] for p in shared], pa.string())}))
+            try:
+                pairs = con.execute("""SELECT mmsi, list_id, entity_id FROM _shared
+                                       SEMI JOIN _candidates USING (mmsi, list_id, entity_id)""").fetchall()
+            finally:
+                con.unregister("_shared")
+        else:
+            pairs = con.execute("SELECT mmsi, list_id, entity_id FROM _candidates").fetchall()
+    finally:
+        con.execute("DROP TABLE IF EXISTS _candidates")
     matches = []
     for mmsi, list_id, entity_id in pairs:
         ident = identities.get(mmsi)
