@@ -14,6 +14,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from shadowtrace.cli_common import DbOption, console, err_console
 from shadowtrace.cli_common import fail as _fail
 from shadowtrace.cli_screen import lists_app, report, screen, vessels
+from shadowtrace.cli_serve import serve
 from shadowtrace.errors import ShadowtraceError
 
 app = typer.Typer(
@@ -214,6 +215,7 @@ app.add_typer(lists_app, name="lists")
 app.command()(screen)
 app.command()(vessels)
 app.command()(report)
+app.command()(serve)
 
 
 def _naive(stamp: dt.datetime | None) -> dt.datetime | None:

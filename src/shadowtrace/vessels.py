@@ -5,30 +5,142 @@ The CLI, the dossier and the web API all read vessels through these functions.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from functools import lru_cache
 from typing import Any
 
 import duckdb
 
 from shadowtrace.errors import ConfigError
+from shadowtrace.filters import BBox, like_pattern, ship_type_sql
 from shadowtrace.screen.ais_identity import flag_iso2, load_identities
 
-_RANKED_SQL = """
-WITH latest AS (
+
+class NotFoundError(ConfigError):
+    """The vessel or event asked for is not in the store (the API answers 404)."""
+
+
+def event_types() -> tuple[str, ...]:
+    """The event types detectors write (the values the ``event_type`` filters accept)."""
+    from shadowtrace.detect.registry import DETECTORS
+
+    return tuple(DETECTORS)
+
+
+@lru_cache(maxsize=512)
+def _mids_for_flag(flag: str) -> tuple[int, ...]:
+    from shadowtrace.geo.mid import mid_table
+
+    return tuple(mid for mid in mid_table() if flag_iso2(mid * 1_000_000) == flag)
+
+
+# Latest broadcast identity of each vessel and the lists it matched, for the ranked list.
+_LATEST_CTE = """
+latest AS (
     SELECT mmsi, arg_max(name, ts) FILTER (WHERE name IS NOT NULL) AS name,
            arg_max(imo, ts) FILTER (WHERE imo IS NOT NULL AND imo <> 0) AS imo,
            arg_max(ship_type, ts) FILTER (WHERE ship_type IS NOT NULL) AS ship_type
-    FROM vessel_reports GROUP BY mmsi
-), best AS (
-    SELECT m.mmsi, string_agg(DISTINCT l.name, ', ' ORDER BY l.name) AS lists
+    FROM vessel_reports {where} GROUP BY mmsi
+)"""
+
+_RANKED_SQL = """
+WITH ranked AS (
+    SELECT mmsi, score, reasons, row_number() OVER (ORDER BY score DESC, mmsi) AS rank
+    FROM risk_scores
+), """ + _LATEST_CTE.format(where="") + """, best AS (
+    SELECT m.mmsi, list(DISTINCT l.name ORDER BY l.name) AS lists
     FROM screen_matches m JOIN lists l USING (list_id) GROUP BY m.mmsi
+), hits AS (
+    SELECT r.rank, r.mmsi, latest.name, latest.imo, latest.ship_type, r.score, r.reasons, best.lists
+    FROM ranked r LEFT JOIN latest USING (mmsi) LEFT JOIN best USING (mmsi)
+    WHERE {where}
 )
-SELECT r.mmsi, latest.name, latest.imo, latest.ship_type, r.score, r.reasons, best.lists
-FROM risk_scores r LEFT JOIN latest USING (mmsi) LEFT JOIN best USING (mmsi)
-WHERE r.score >= ?
-ORDER BY r.score DESC, r.mmsi
-LIMIT ? OFFSET ?
 """
+
+
+def _vessel_filters(*, min_score: float, max_score: float | None, list_name: str | None,
+                    flag: str | None, ship_type: str | int | None, event_type: str | None,
+                    bbox: BBox | None, since: dt.datetime | None, until: dt.datetime | None,
+                    q: str | None) -> tuple[list[str], list[Any]]:
+    where: list[str] = ["r.score >= ?"]
+    args: list[Any] = [min_score]
+    if max_score is not None:
+        where.append("r.score <= ?")
+        args.append(max_score)
+    if list_name is not None:
+        where.append("""r.mmsi IN (SELECT m.mmsi FROM screen_matches m JOIN lists l USING (list_id)
+                                   WHERE l.name = ?)""")
+        args.append(list_name)
+    if flag is not None:
+        code = str(flag).strip().lower()
+        if len(code) != 2 or not code.isalpha() or not code.isascii():
+            raise ConfigError(f"flag {str(flag)[:20]!r} is not an ISO 3166 alpha-2 code", hint="e.g. flag=pa")
+        # Flags come from the MMSI's MID, so a flag is a set of MIDs of ship station MMSIs.
+        where.append("r.mmsi BETWEEN 200000000 AND 799999999 "
+                     "AND r.mmsi // 1000000 IN (SELECT unnest(?::INTEGER[]))")
+        args.append(list(_mids_for_flag(code)))
+    if ship_type is not None:
+        condition, values = ship_type_sql(ship_type, "latest.ship_type")
+        where.append(condition)
+        args += values
+    if event_type is not None:
+        if event_type not in event_types():
+            raise ConfigError(f"unknown event type {str(event_type)[:40]!r}",
+                              hint=f"use one of {', '.join(event_types())}")
+        where.append("""r.mmsi IN (SELECT mmsi FROM events WHERE type = ?
+                                   UNION SELECT other_mmsi FROM events WHERE type = ? AND other_mmsi IS NOT NULL)""")
+        args += [event_type, event_type]
+    if bbox is not None or since is not None or until is not None:
+        seen, seen_args = ["TRUE"], []
+        if bbox is not None:
+            condition, values = bbox.sql()
+            seen.append(condition)
+            seen_args += values
+        if since is not None:
+            seen.append("ts >= ?")
+            seen_args.append(since)
+        if until is not None:
+            seen.append("ts <= ?")
+            seen_args.append(until)
+        where.append(f"r.mmsi IN (SELECT DISTINCT mmsi FROM positions WHERE {' AND '.join(seen)})")
+        args += seen_args
+    if q is not None:
+        sql, values = _search_sql(q)
+        where.append(f"r.mmsi IN (SELECT mmsi FROM ({sql}))")
+        args += values
+    return where, args
+
+
+def query_vessels(con: duckdb.DuckDBPyConnection, *, limit: int = 50, offset: int = 0,
+                  min_score: float = 0.0, max_score: float | None = None, list_name: str | None = None,
+                  flag: str | None = None, ship_type: str | int | None = None,
+                  event_type: str | None = None, bbox: BBox | None = None,
+                  since: dt.datetime | None = None, until: dt.datetime | None = None,
+                  q: str | None = None, max_reasons: int | None = None) -> tuple[list[dict[str, Any]], int]:
+    """One page of vessels by risk score (highest first) matching every filter, and how many
+    match in all. ``rank`` is the place in the whole ranking: filters do not renumber.
+
+    ``bbox``, ``since`` and ``until`` keep vessels with a position inside the box and window;
+    ``event_type`` those with such an event (either side); ``q`` as :func:`search_vessels`;
+    times are naive UTC.
+    """
+    if limit < 0 or offset < 0:
+        raise ConfigError("limit and offset must not be negative")
+    where, args = _vessel_filters(min_score=min_score, max_score=max_score, list_name=list_name,
+                                  flag=flag, ship_type=ship_type, event_type=event_type, bbox=bbox,
+                                  since=since, until=until, q=q)
+    head = _RANKED_SQL.format(where=" AND ".join(where))
+    total = con.execute(head + "SELECT count(*) FROM hits", args).fetchall()[0][0]
+    rows = con.execute(head + "SELECT * FROM hits ORDER BY rank LIMIT ? OFFSET ?",
+                       args + [limit, offset]).fetchall() if total > offset else []
+    out = []
+    for rank, mmsi, name, imo, ship_type_code, score, reasons, lists in rows:
+        parsed = json.loads(reasons)
+        out.append({"rank": rank, "mmsi": mmsi, "name": name, "imo": imo, "flag": flag_iso2(mmsi),
+                    "ship_type": ship_type_code, "score": score, "lists": lists or [],
+                    "reasons": parsed if max_reasons is None else parsed[:max_reasons]})
+    return out, int(total)
 
 
 def _require_scores(con: duckdb.DuckDBPyConnection) -> None:
@@ -38,16 +150,65 @@ def _require_scores(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def ranked_vessels(con: duckdb.DuckDBPyConnection, *, top: int = 20, offset: int = 0,
-                   min_score: float = 0.0) -> list[dict[str, Any]]:
-    """Vessels by risk score, highest first, with their reasons."""
+                   min_score: float = 0.0, **filters: Any) -> list[dict[str, Any]]:
+    """Vessels by risk score, highest first, with their reasons (``lists`` as one string);
+    ``filters`` are those of :func:`query_vessels`."""
     _require_scores(con)
-    rows = con.execute(_RANKED_SQL, [min_score, top, offset]).fetchall()
-    out = []
-    for rank, (mmsi, name, imo, ship_type, score, reasons, lists) in enumerate(rows, start=offset + 1):
-        out.append({"rank": rank, "mmsi": mmsi, "name": name, "imo": imo, "flag": flag_iso2(mmsi),
-                    "ship_type": ship_type, "score": score, "lists": lists,
-                    "reasons": json.loads(reasons)})
-    return out
+    rows, _ = query_vessels(con, limit=top, offset=offset, min_score=min_score, **filters)
+    for row in rows:
+        row["lists"] = ", ".join(row["lists"]) or None
+    return rows
+
+
+# --- search ------------------------------------------------------------------------------
+
+
+def _search_sql(q: str) -> tuple[str, list[Any]]:
+    """Vessels whose MMSI starts with, IMO starts with, or a broadcast name contains ``q``:
+    rows of (mmsi, matched, exact), matched being 'mmsi', 'imo' or 'name'."""
+    text = " ".join(str(q).split())
+    if not text:
+        raise ConfigError("empty search", hint="give a name, an IMO number or an MMSI")
+    if len(text) > 100:
+        raise ConfigError("search text is longer than 100 characters")
+    parts = ["""SELECT mmsi, 'name' AS matched, bool_or(upper(trim(name)) = upper(?)) AS exact
+                FROM vessel_reports WHERE name ILIKE ? ESCAPE '\\' GROUP BY mmsi"""]
+    args: list[Any] = [text, like_pattern(text)]
+    if text.isdigit() and len(text) <= 9:
+        # A prefix of a 9-digit MMSI is a range of integers (cheap on the sorted store).
+        low = int(text) * 10 ** (9 - len(text))
+        high = low + 10 ** (9 - len(text)) - 1
+        parts.insert(0, """SELECT mmsi, 'mmsi' AS matched, mmsi = ? AS exact FROM (
+                               SELECT DISTINCT mmsi FROM positions WHERE mmsi BETWEEN ? AND ?
+                               UNION SELECT DISTINCT mmsi FROM vessel_reports WHERE mmsi BETWEEN ? AND ?)""")
+        args = [int(text), low, high, low, high] + args
+    digits = text.upper().removeprefix("IMO").strip()
+    if digits.isdigit() and len(digits) <= 7:
+        parts.insert(len(parts) - 1, """SELECT mmsi, 'imo' AS matched, bool_or(CAST(imo AS VARCHAR) = ?) AS exact
+                                        FROM vessel_reports WHERE CAST(imo AS VARCHAR) LIKE ? || '%' AND imo <> 0
+                                        GROUP BY mmsi""")
+        args = args[:-2] + [digits, digits] + args[-2:]
+    # The first kind of match a vessel has wins: MMSI, then IMO, then name.
+    sql = f"""SELECT mmsi, arg_min(matched, k) AS matched, bool_or(exact) AS exact FROM (
+                  SELECT *, CASE matched WHEN 'mmsi' THEN 0 WHEN 'imo' THEN 1 ELSE 2 END AS k
+                  FROM ({' UNION ALL '.join(parts)})) GROUP BY mmsi"""
+    return sql, args
+
+
+def search_vessels(con: duckdb.DuckDBPyConnection, q: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Up to ``limit`` vessels whose MMSI or IMO starts with ``q`` or a broadcast name contains it
+    (case-insensitive): exact matches first, then by risk score."""
+    sql, args = _search_sql(q)
+    rows = con.execute(f"""
+        WITH found AS ({sql}), {_LATEST_CTE.format(where="WHERE mmsi IN (SELECT mmsi FROM found)")}
+        SELECT f.mmsi, latest.name, latest.imo, r.score, f.matched
+        FROM found f LEFT JOIN latest USING (mmsi) LEFT JOIN risk_scores r USING (mmsi)
+        ORDER BY f.exact DESC, r.score DESC NULLS LAST, f.mmsi LIMIT ?""", args + [limit]).fetchall()
+    return [{"mmsi": mmsi, "name": name, "imo": imo, "score": score, "matched": matched}
+            for mmsi, name, imo, score, matched in rows]
+
+
+# --- one vessel --------------------------------------------------------------------------
 
 
 def find_vessel(con: duckdb.DuckDBPyConnection, query: str) -> int:
@@ -65,7 +226,11 @@ def find_vessel(con: duckdb.DuckDBPyConnection, query: str) -> int:
                           GROUP BY mmsi ORDER BY count(*) DESC""", [f"%{text}%"]).fetchall()
     if len(rows) == 1 or (rows and query.upper() == text.upper() and len(rows) > 0):
         return int(rows[0][0])
-    raise ConfigError(f"no vessel matches {query!r}", hint="give an MMSI, an IMO number or a name seen in AIS")
+    raise NotFoundError(f"no vessel matches {query!r}", hint="give an MMSI, an IMO number or a name seen in AIS")
+
+
+_EVIDENCE_KEYS = ("kind", "ingest_id", "source_line", "mmsi", "ts", "lat", "lon", "sog", "cog", "name", "imo",
+                  "callsign", "draught", "raw", "source")
 
 
 def evidence_rows(con: duckdb.DuckDBPyConnection, mmsi: int, refs: list[str]) -> list[dict[str, Any]]:
@@ -77,22 +242,19 @@ def evidence_rows(con: duckdb.DuckDBPyConnection, mmsi: int, refs: list[str]) ->
             pairs.append((int(ingest), int(line)))
     if not pairs:
         return []
-    con.execute("CREATE OR REPLACE TEMP TABLE _refs AS SELECT * FROM (VALUES " +
-                ", ".join("(?, ?)" for _ in pairs) + ") t(ingest_id, source_line)",
-                [v for pair in pairs for v in pair])
+    # The references travel as two bound lists (no temporary table: the read side stays read-only).
     rows = con.execute("""
+        WITH refs AS (SELECT unnest(?::INTEGER[]) AS ingest_id, unnest(?::BIGINT[]) AS source_line)
         SELECT 'position' AS kind, p.ingest_id, p.source_line, p.mmsi, p.ts, p.lat, p.lon, p.sog, p.cog,
                NULL AS name, NULL AS imo, NULL AS callsign, NULL AS draught, p.raw, i.source
-        FROM positions p JOIN _refs USING (ingest_id, source_line) JOIN ingests i USING (ingest_id)
+        FROM positions p JOIN refs USING (ingest_id, source_line) JOIN ingests i USING (ingest_id)
         UNION ALL
         SELECT 'report', v.ingest_id, v.source_line, v.mmsi, v.ts, NULL, NULL, NULL, NULL,
                v.name, v.imo, v.callsign, v.draught, v.raw, i.source
-        FROM vessel_reports v JOIN _refs USING (ingest_id, source_line) JOIN ingests i USING (ingest_id)
-        ORDER BY ts""").fetchall()
-    con.execute("DROP TABLE IF EXISTS _refs")
-    keys = ("kind", "ingest_id", "source_line", "mmsi", "ts", "lat", "lon", "sog", "cog", "name", "imo",
-            "callsign", "draught", "raw", "source")
-    return [{k: (v.isoformat() if k == "ts" else v) for k, v in zip(keys, row)} for row in rows]
+        FROM vessel_reports v JOIN refs USING (ingest_id, source_line) JOIN ingests i USING (ingest_id)
+        ORDER BY ts, kind, ingest_id, source_line""",
+        [[p[0] for p in pairs], [p[1] for p in pairs]]).fetchall()
+    return [{k: (v.isoformat() if k == "ts" else v) for k, v in zip(_EVIDENCE_KEYS, row)} for row in rows]
 
 
 def track(con: duckdb.DuckDBPyConnection, mmsi: int, *, max_points: int = 5000,
@@ -116,12 +278,20 @@ def track(con: duckdb.DuckDBPyConnection, mmsi: int, *, max_points: int = 5000,
             "lon": [r[2] for r in rows], "sog": [r[3] for r in rows], "total_positions": total}
 
 
-def vessel_profile(con: duckdb.DuckDBPyConnection, mmsi: int, *, max_track_points: int = 5000,
-                   max_evidence_per_event: int = 20) -> dict[str, Any]:
-    """Everything known about one vessel: identity, risk, matches, exposures, events, evidence."""
+def vessel_known(con: duckdb.DuckDBPyConnection, mmsi: int) -> bool:
+    """Whether the store has any position or static report of ``mmsi``."""
+    return bool(con.execute("""SELECT EXISTS (SELECT 1 FROM positions WHERE mmsi = ?)
+                               OR EXISTS (SELECT 1 FROM vessel_reports WHERE mmsi = ?)""",
+                            [mmsi, mmsi]).fetchall()[0][0])
+
+
+def vessel_summary(con: duckdb.DuckDBPyConnection, mmsi: int) -> dict[str, Any]:
+    """One vessel without its track and raw rows: identity history, risk score and reasons,
+    list matches with explanations, exposures and events."""
     ident = load_identities(con, [mmsi]).get(mmsi)
     if ident is None:
-        raise ConfigError(f"MMSI {mmsi} is not in this store", hint="`shadowtrace vessels --db FILE` lists vessels")
+        raise NotFoundError(f"no vessel with MMSI {mmsi} in this store",
+                            hint="`shadowtrace vessels --db FILE` lists vessels")
     history = []
     for kind, values in (("name", ident.names), ("imo", ident.imos), ("imo (invalid)", ident.bad_imos),
                          ("callsign", ident.callsigns), ("ship_type", ident.ship_types)):
@@ -135,7 +305,7 @@ def vessel_profile(con: duckdb.DuckDBPyConnection, mmsi: int, *, max_track_point
                    m.score, m.matched_on, m.explanation, e.source_ref, e.schema, e.flag
             FROM screen_matches m JOIN lists l USING (list_id)
             JOIN list_entities e ON e.list_id = m.list_id AND e.entity_id = m.entity_id
-            WHERE m.mmsi = ? ORDER BY m.score DESC""", [mmsi]).fetchall():
+            WHERE m.mmsi = ? ORDER BY m.score DESC, m.match_id""", [mmsi]).fetchall():
         explanation = json.loads(row[10])
         matches.append({
             "match_id": row[0], "list": row[1], "list_kind": row[2], "entity_id": row[3], "caption": row[4],
@@ -151,15 +321,12 @@ def vessel_profile(con: duckdb.DuckDBPyConnection, mmsi: int, *, max_track_point
         exposures.append({"exposure_id": exposure_id, "kind": kind, "entity_id": entity_id, "percent": percent,
                           "event_id": event_id, "text": data.get("text"), "details": data})
     events = []
-    evidence: dict[str, list[dict[str, Any]]] = {}
     for event_id, kind, other, start, end, lat, lon, confidence, details in con.execute("""
             SELECT event_id, type, other_mmsi, start, "end", lat, lon, confidence, details FROM events
-            WHERE mmsi = ? OR other_mmsi = ? ORDER BY start""", [mmsi, mmsi]).fetchall():
-        data = json.loads(details)
+            WHERE mmsi = ? OR other_mmsi = ? ORDER BY start, event_id""", [mmsi, mmsi]).fetchall():
         events.append({"event_id": event_id, "type": kind, "other_mmsi": other, "start": start.isoformat(),
-                       "end": end.isoformat(), "lat": lat, "lon": lon, "confidence": confidence, "details": data})
-        refs = (data.get("positions") or []) + (data.get("reports") or [])
-        evidence[event_id] = evidence_rows(con, mmsi, refs[:max_evidence_per_event])
+                       "end": end.isoformat(), "lat": lat, "lon": lon, "confidence": confidence,
+                       "details": json.loads(details)})
     return {
         "mmsi": mmsi, "name": ident.latest_name,
         "imo": int(ident.imos[-1].key) if ident.imos else None,
@@ -167,5 +334,50 @@ def vessel_profile(con: duckdb.DuckDBPyConnection, mmsi: int, *, max_track_point
         "last_seen": ident.last_seen.isoformat() if ident.last_seen else None,
         "risk": {"score": risk_row[0][0], "reasons": json.loads(risk_row[0][1])} if risk_row else None,
         "identity_history": history, "matches": matches, "exposures": exposures, "events": events,
-        "evidence_rows": evidence, "track": track(con, mmsi, max_points=max_track_points),
+    }
+
+
+def _event_refs(details: dict[str, Any]) -> list[str]:
+    return list(details.get("positions") or []) + list(details.get("reports") or [])
+
+
+def vessel_profile(con: duckdb.DuckDBPyConnection, mmsi: int, *, max_track_points: int = 5000,
+                   max_evidence_per_event: int = 20) -> dict[str, Any]:
+    """Everything known about one vessel: identity, risk, matches, exposures, events, evidence."""
+    profile = vessel_summary(con, mmsi)
+    profile["evidence_rows"] = {
+        event["event_id"]: evidence_rows(con, mmsi, _event_refs(event["details"])[:max_evidence_per_event])
+        for event in profile["events"]}
+    profile["track"] = track(con, mmsi, max_points=max_track_points)
+    return profile
+
+
+def vessel_brief(con: duckdb.DuckDBPyConnection, mmsi: int) -> dict[str, Any]:
+    """MMSI, latest broadcast name and IMO, and risk score (None when not scored)."""
+    rows = con.execute(f"""
+        WITH {_LATEST_CTE.format(where="WHERE mmsi = ?")}
+        SELECT latest.name, latest.imo, (SELECT score FROM risk_scores WHERE mmsi = ?)
+        FROM (SELECT 1) LEFT JOIN latest ON TRUE""", [mmsi, mmsi]).fetchall()
+    name, imo, score = rows[0] if rows else (None, None, None)
+    return {"mmsi": mmsi, "name": name, "imo": imo, "score": score}
+
+
+def event_with_evidence(con: duckdb.DuckDBPyConnection, event_id: str, *,
+                        max_evidence: int = 200) -> dict[str, Any]:
+    """One event in the event contract, with both vessels (identity and score) and the stored
+    rows it cites (at most ``max_evidence``)."""
+    rows = con.execute("""SELECT event_id, type, mmsi, other_mmsi, start, "end", lat, lon, confidence, details
+                          FROM events WHERE event_id = ?""", [event_id]).fetchall()
+    if not rows:
+        raise NotFoundError(f"no event with id {event_id[:40]!r} in this store",
+                            hint="`shadowtrace events --db FILE` lists events")
+    event_id, kind, mmsi, other, start, end, lat, lon, confidence, details = rows[0]
+    data = json.loads(details)
+    return {
+        "event_id": event_id, "type": kind, "mmsi": mmsi, "other_mmsi": other,
+        "start": start.isoformat(), "end": end.isoformat(), "lat": lat, "lon": lon,
+        "confidence": confidence, "details": data,
+        "vessel": vessel_brief(con, mmsi),
+        "other_vessel": vessel_brief(con, other) if other is not None else None,
+        "evidence": evidence_rows(con, mmsi, _event_refs(data)[:max_evidence]),
     }
