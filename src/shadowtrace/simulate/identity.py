@@ -6,7 +6,11 @@ reflagging), so each hull points at a timeline of immutable :class:`Static` reco
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass, replace
+from functools import lru_cache
+from importlib.resources import files
 
 import numpy as np
 
@@ -102,6 +106,14 @@ def flag_of(mmsi: int) -> str | None:
     return entry[0] if entry else None
 
 
+@lru_cache(maxsize=1)
+def real_listed_imos() -> frozenset[int]:
+    """IMO numbers of the real vessels on the shipped lists: simulated hulls never take one, so
+    a simulated scenario screened against a real list matches nothing by accident."""
+    text = files("shadowtrace.lists").joinpath("data", "eu_annex_xlii.csv").read_text(encoding="utf-8")
+    return frozenset(int(r["imoNumber"]) for r in csv.DictReader(io.StringIO(text)) if r["imoNumber"].isdigit())
+
+
 class IdentityFactory:
     """Hands out unique MMSIs, IMOs, names and call signs from one random stream."""
 
@@ -131,7 +143,7 @@ class IdentityFactory:
             if not valid:
                 check = (check + int(self.rng.integers(1, 10))) % 10
             value = six * 10 + check
-            if value not in self.imos:
+            if value not in self.imos and value not in real_listed_imos():
                 self.imos.add(value)
                 return value
 
