@@ -38,7 +38,8 @@ def _parse_time(text: str | None) -> dt.datetime | None:
 @app.command()
 def ingest(
     paths: Annotated[list[str], typer.Argument(help="Files, folders, globs or .gz/.zip/.bz2 archives.")],
-    db: DbOption = Path("shadowtrace.duckdb"),
+    db: Annotated[Optional[Path], typer.Option("--db", help="DuckDB store file (default shadowtrace.duckdb; with --to only if given).")] = None,
+    to: Annotated[Optional[Path], typer.Option("--to", help="Also write the store as a partitioned Parquet dataset (by date) to this folder.")] = None,
     fmt: Annotated[Optional[str], typer.Option("--format", help="nmea|dma|noaa|csv|parquet (default: detect).")] = None,
     columns: Annotated[Optional[str], typer.Option(help="Column mapping for csv/parquet: mmsi=COL,ts=COL,lat=COL,lon=COL,...")] = None,
     ts_format: Annotated[Optional[str], typer.Option("--ts-format", help="strptime format of the time column, e.g. %d/%m/%Y %H:%M.")] = None,
@@ -58,12 +59,19 @@ def ingest(
             default_time=_parse_time(time),
         )
         with _progress(quiet) as factory:
-            report = run_ingest(paths, db, options, progress=factory)
+            if to is None:
+                report = run_ingest(paths, db or Path("shadowtrace.duckdb"), options, progress=factory)
+            else:
+                from shadowtrace.ingest.dataset import ingest_to_dataset
+
+                report, rows = ingest_to_dataset(paths, to, options, progress=factory, db=db)
     except ShadowtraceError as exc:
         _fail(exc)
         return
     if not quiet:
         print_ingest(report, console)
+        if to is not None:
+            console.print(f"dataset {to}: {rows['positions']:,} positions, {rows['vessel_reports']:,} vessel reports")
     else:
         for failed in report.failed:
             err_console.print(f"failed: {failed.error}", highlight=False)
@@ -99,32 +107,42 @@ ParamOption = Annotated[Optional[list[str]], typer.Option("--param", help="Overr
 ConfigOption = Annotated[Optional[Path], typer.Option("--config", help="TOML file with [detector] tables of parameters.")]
 
 
-def _run_detect(db: Path, config: Path | None, param: list[str] | None, only: list[str] | None, quiet: bool) -> None:
+def _run_detect(db: Path | None, config: Path | None, param: list[str] | None, only: list[str] | None,
+                quiet: bool, *, engine: str = "duckdb", dataset: Path | None = None,
+                out: Path | None = None, spark_master: str | None = None) -> None:
     from shadowtrace.detect.config import build_params
-    from shadowtrace.detect.run import detect_into_store
+    from shadowtrace.engine.runner import run_detect
     from shadowtrace.summary import print_detect
 
     params = build_params(config, param)
+    if engine == "duckdb" and db is None:
+        db = Path("shadowtrace.duckdb")
     with console.status("detecting", spinner="dots") if not quiet else contextlib.nullcontext() as status:
         def tick(name: str) -> None:
             if status is not None:
                 status.update(f"detecting {name}")
-        report = detect_into_store(db, params, only, progress=tick)
+        report = run_detect(engine, db=db, dataset=dataset, out=out, master=spark_master,
+                            params=params, only=only, progress=tick)
     if not quiet:
         print_detect(report, console)
 
 
 @app.command()
 def detect(
-    db: DbOption = Path("shadowtrace.duckdb"),
+    db: Annotated[Optional[Path], typer.Option("--db", help="DuckDB store file (default shadowtrace.duckdb with --engine duckdb); events are kept there.")] = None,
     config: ConfigOption = None,
     param: ParamOption = None,
     only: Annotated[Optional[list[str]], typer.Option("--only", help="Run only these detectors.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    engine: Annotated[str, typer.Option("--engine", help="duckdb (embedded) or spark.")] = "duckdb",
+    dataset: Annotated[Optional[Path], typer.Option("--dataset", help="Read positions from this Parquet dataset (ingest --to DIR); needed by spark.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Also write the events as Parquet, one file per detector, to this folder.")] = None,
+    spark_master: Annotated[Optional[str], typer.Option("--spark-master", help="Spark master URL (default local[*]).")] = None,
 ) -> None:
-    """Run every behaviour detector over the store and keep their events."""
+    """Run every behaviour detector over the store (or a dataset) and keep their events."""
     try:
-        _run_detect(db, config, param, only, quiet)
+        _run_detect(db, config, param, only, quiet, engine=engine, dataset=dataset, out=out,
+                    spark_master=spark_master)
     except ShadowtraceError as exc:
         _fail(exc)
 
@@ -156,7 +174,7 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Ingest then detect, in one go."""
-    ingest(paths, db=db, fmt=fmt, columns=None, ts_format=None, time=time, quiet=quiet, _exit=False)
+    ingest(paths, db=db, to=None, fmt=fmt, columns=None, ts_format=None, time=time, quiet=quiet, _exit=False)
     try:
         _run_detect(db, config, param, None, quiet)
     except ShadowtraceError as exc:

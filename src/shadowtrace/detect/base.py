@@ -42,6 +42,12 @@ def seconds_sql(later: str, earlier: str) -> str:
     return f"(epoch({later}) - epoch({earlier}))"
 
 
+def ts_text_sql(ts: str) -> str:
+    """A TIMESTAMP for the details JSON, as text ('2025-03-01 12:00:00', fraction only when
+    there is one): to_json would write Spark's ISO form ('...T12:00:00.000Z') on Spark."""
+    return f"CAST({ts} AS VARCHAR)"
+
+
 def position_ref_sql(alias: str = "") -> str:
     """A reference to a stored position row: 'ingest_id:source_line'."""
     prefix = f"{alias}." if alias else ""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shadowtrace.detect.base import seconds_sql
+from shadowtrace.detect.base import seconds_sql, ts_text_sql
 from shadowtrace.engine.base import Engine
 
 
@@ -34,7 +34,7 @@ def detect(engine: Engine, params: Params) -> str:
                  'distance_m': round(distance_m), 'hulls': hulls, 'alternations': visits,
                  'positions_count': positions, 'other_positions_count': other_positions,
                  'clone_start': {{'lat': lat, 'lon': lon}}, 'clone_end': {{'lat': last_lat, 'lon': last_lon}},
-                 'other_hull': {{'ts': before_ts, 'lat': before_lat, 'lon': before_lon}},
+                 'other_hull': {{'ts': {ts_text_sql('before_ts')}, 'lat': before_lat, 'lon': before_lon}},
                  'track_id': track_id, 'other_track_id': other_track_id,
                  'positions': refs}} AS details
         FROM track_anomalies

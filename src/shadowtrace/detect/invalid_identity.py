@@ -61,7 +61,7 @@ def _flag_check_sql(params: Params) -> str:
     if not _IDENTIFIER.match(table):
         raise ConfigError(f"invalid_identity.flag_register_table: {table!r} is not a table name")
     return f"""
-        SELECT r.mmsi, list(DISTINCT g.flag) AS recorded_flags,
+        SELECT r.mmsi, list(DISTINCT g.flag ORDER BY g.flag) AS recorded_flags,
                NOT coalesce(bool_or(upper(g.flag) = upper(m.flag) OR upper(g.flag) = upper(m.iso3)), FALSE)
                    AS mismatch
         FROM (SELECT DISTINCT mmsi, imo FROM vessel_reports WHERE {imo_valid_sql('imo')}) r
@@ -84,7 +84,7 @@ def detect(engine: Engine, params: Params) -> str:
         imos AS (
             SELECT mmsi, count(*) AS imo_reports,
                    count(*) FILTER (WHERE NOT {imo_valid_sql('imo')}) AS bad_reports,
-                   list(DISTINCT imo) FILTER (WHERE NOT {imo_valid_sql('imo')}) AS bad_imos,
+                   list(DISTINCT imo ORDER BY imo) FILTER (WHERE NOT {imo_valid_sql('imo')}) AS bad_imos,
                    arg_min({position_ref_sql()}, ts) FILTER (WHERE NOT {imo_valid_sql('imo')}) AS bad_ref
             FROM vessel_reports WHERE imo IS NOT NULL AND imo <> 0 GROUP BY mmsi
         ),

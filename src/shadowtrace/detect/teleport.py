@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shadowtrace.detect.base import seconds_sql
+from shadowtrace.detect.base import seconds_sql, ts_text_sql
 from shadowtrace.engine.base import Engine
 
 
@@ -35,10 +35,10 @@ def detect(engine: Engine, params: Params) -> str:
                  'excursion_minutes': round({seconds_sql('"end"', 'start')} / 60.0, 1),
                  'real_track_silent_minutes': round({seconds_sql('after_ts', 'before_ts')} / 60.0, 1),
                  'positions_count': positions,
-                 'before': {{'ts': before_ts, 'lat': before_lat, 'lon': before_lon}},
-                 'at': {{'ts': start, 'lat': lat, 'lon': lon}},
-                 'last': {{'ts': "end", 'lat': last_lat, 'lon': last_lon}},
-                 'after': {{'ts': after_ts, 'lat': after_lat, 'lon': after_lon}},
+                 'before': {{'ts': {ts_text_sql('before_ts')}, 'lat': before_lat, 'lon': before_lon}},
+                 'at': {{'ts': {ts_text_sql('start')}, 'lat': lat, 'lon': lon}},
+                 'last': {{'ts': {ts_text_sql('"end"')}, 'lat': last_lat, 'lon': last_lon}},
+                 'after': {{'ts': {ts_text_sql('after_ts')}, 'lat': after_lat, 'lon': after_lon}},
                  'return_distance_m': round(return_distance_m), 'track_id': track_id,
                  'positions': refs}} AS details
         FROM track_anomalies

@@ -1,4 +1,4 @@
-"""The embedded default engine: DuckDB over the store file."""
+"""The embedded default engine: DuckDB over the store file (or a Parquet dataset)."""
 
 from __future__ import annotations
 
@@ -18,13 +18,20 @@ _TYPES = ("DOUBLE", "BIGINT", "INTEGER", "BOOLEAN", "VARCHAR")
 class DuckDBEngine:
     name = "duckdb"
 
-    def __init__(self, db: str | Path | None = None, con: duckdb.DuckDBPyConnection | None = None):
+    def __init__(self, db: str | Path | None = None, con: duckdb.DuckDBPyConnection | None = None,
+                 dataset: str | Path | None = None):
+        """On the store `db` (or an open `con`); with `dataset`, positions and vessel reports
+        are read from that Parquet dataset instead of the store's tables."""
         if con is None:
             if db is None:
                 raise ValueError("DuckDBEngine needs db= or con=")
             con = connect(db)
         self.con = con
         self._functions: set[str] = set()
+        if dataset is not None:
+            from shadowtrace.engine.dataset import dataset_views
+
+            dataset_views(con, dataset)
 
     def materialize(self, name: str, query: str) -> None:
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {query}")
