@@ -263,8 +263,15 @@ def build_list(rng: random.Random, names: Names, entities: int, path: Path) -> t
 
 
 def build_ais(rng: random.Random, names: Names, n: int, listed: list[dict], taken: dict,
-              seed: int) -> tuple[dict, dict[int, str]]:
-    """AIS vessels, their reports, positions and events as Arrow tables; truth: mmsi -> entity."""
+              seed: int, *, days: int = DAYS, per_vessel: tuple[int, int] = (80, 121),
+              spread: bool = False) -> tuple[dict, dict[int, str]]:
+    """AIS vessels, their reports, positions and events as Arrow tables; truth: mmsi -> entity.
+
+    ``days``: the period the reports, positions and events cover; ``per_vessel``: the range
+    (low inclusive, high exclusive) each vessel's number of positions is drawn from; ``spread``:
+    each vessel's positions are spaced over the whole period (otherwise at the spacing of the
+    busiest vessel, from the start). The defaults are those of this benchmark's figures.
+    """
     imos, mmsis, callsigns = taken["imos"], taken["mmsis"], taken["callsigns"]
     listed_names = {v["name"] for v in listed}
     n_listed = min(len(listed), round(n * 0.2))
@@ -325,7 +332,7 @@ def build_ais(rng: random.Random, names: Names, n: int, listed: list[dict], take
         for j in range(count):
             name = ais["names"][min(len(ais["names"]) - 1, j * len(ais["names"]) // count)]
             reports["mmsi"].append(ais["mmsi"])
-            reports["ts"].append(T0 + dt.timedelta(hours=j * DAYS * 24 / count + rng.random() * 6))
+            reports["ts"].append(T0 + dt.timedelta(hours=j * days * 24 / count + rng.random() * 6))
             reports["imo"].append(ais["imo"] or 0)
             reports["name"].append(name)
             reports["callsign"].append(ais["callsign"])
@@ -333,19 +340,25 @@ def build_ais(rng: random.Random, names: Names, n: int, listed: list[dict], take
             reports["draught"].append(round(rng.uniform(6, 16), 1))
             reports["destination"].append(rng.choice(_PORTS)[1].upper())
 
-    # Positions: ~100 a vessel, a random walk sampled every ~2.4 h with jitter (numpy, by seed).
+    # Positions: ~100 a vessel, a random walk sampled every ~2.4 h with jitter (numpy, by seed);
+    # with more positions a vessel the walk's steps shrink so it covers the same distances.
     np_rng = np.random.default_rng(seed)
-    per = np_rng.integers(80, 121, size=len(vessels))
+    per = np_rng.integers(per_vessel[0], per_vessel[1], size=len(vessels))
     total = int(per.sum())
     mmsi_col = np.repeat(np.array([v["mmsi"] for v in vessels], dtype=np.int32), per)
     step = np.concatenate([np.arange(k) for k in per])
-    span_us = DAYS * 86_400 * 1_000_000
-    ts_us = (step * (span_us // 120) + np_rng.integers(0, 600_000_000, size=total)).astype(np.int64)
+    span_us = days * 86_400 * 1_000_000
+    spacing = np.repeat(span_us // per, per) if spread else span_us // (per_vessel[1] - 1)
+    ts_us = (step * spacing + np_rng.integers(0, 600_000_000, size=total)).astype(np.int64)
     start_lat = np.repeat(np_rng.uniform(-40, 60, size=len(vessels)), per)
     start_lon = np.repeat(np_rng.uniform(-60, 140, size=len(vessels)), per)
-    lat = np.clip(start_lat + step * np.repeat(np_rng.normal(0, 0.05, size=len(vessels)), per)
+    scale = 120 / (per_vessel[1] - 1)
+    drift_lat = np_rng.normal(0, 0.05, size=len(vessels))
+    lat = np.clip(start_lat + step * np.repeat(drift_lat if scale == 1 else drift_lat * scale, per)
                   + np_rng.normal(0, 0.01, size=total), -89, 89)
-    lon = start_lon + step * np.repeat(np_rng.normal(0, 0.05, size=len(vessels)), per) + np_rng.normal(0, 0.01, size=total)
+    drift_lon = np_rng.normal(0, 0.05, size=len(vessels))
+    lon = (start_lon + step * np.repeat(drift_lon if scale == 1 else drift_lon * scale, per)
+           + np_rng.normal(0, 0.01, size=total))
     positions = pa.table({
         "mmsi": pa.array(mmsi_col, pa.int32()),
         "ts": pa.array(np.datetime64(T0, "us") + ts_us.astype("timedelta64[us]"), pa.timestamp("us")),
@@ -362,7 +375,7 @@ def build_ais(rng: random.Random, names: Names, n: int, listed: list[dict], take
     events = {k: [] for k in ("event_id", "type", "mmsi", "other_mmsi", "start", "end", "lat", "lon", "confidence", "details")}
 
     def event(kind: str, mmsi: int, details: dict, other: int | None = None, hours: float = 6.0) -> None:
-        start = T0 + dt.timedelta(minutes=rng.randrange(DAYS * 24 * 60 - 24 * 60))
+        start = T0 + dt.timedelta(minutes=rng.randrange(days * 24 * 60 - 24 * 60))
         events["event_id"].append(hashlib.md5(f"{kind}|{mmsi}|{other}|{len(events['type'])}".encode()).hexdigest()[:16])
         events["type"].append(kind)
         events["mmsi"].append(mmsi)
@@ -411,14 +424,18 @@ def build_ais(rng: random.Random, names: Names, n: int, listed: list[dict], take
     return tables, truth
 
 
-def store_ais(db: Path, tables: dict) -> None:
+def store_ais(db: Path, tables: dict, order: str = "mmsi, ts") -> None:
+    """Insert the tables built by :func:`build_ais`; positions in ``order`` (a fixed column
+    list: "mmsi, ts" as this benchmark has it, "ts" as a time-ordered feed is ingested)."""
+    if order not in ("mmsi, ts", "ts"):
+        raise ValueError(f"unsupported order {order!r}")
     con = connect(db)
     try:
         con.execute("INSERT INTO ingests (ingest_id, source, fingerprint, format, status, started_at)"
                     " VALUES (1, 'bench-screen', 'synthetic', 'test', 'complete', now())")
         con.register("_p", tables["positions"])
         con.execute("INSERT INTO positions SELECT mmsi, ts, lat, lon, sog, cog, heading, NULL, 1, 1, source_line, NULL"
-                    " FROM _p ORDER BY mmsi, ts")
+                    f" FROM _p ORDER BY {order}")
         con.register("_r", tables["vessel_reports"])
         con.execute("INSERT INTO vessel_reports (mmsi, ts, imo, name, callsign, ship_type, draught, destination,"
                     " msg_type, ingest_id, source_line) SELECT mmsi, ts, imo, name, callsign, ship_type, draught,"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass
 
 from shadowtrace.errors import ConfigError
@@ -108,3 +109,14 @@ def ship_type_sql(value: str | int, column: str = "ship_type") -> tuple[str, lis
         return f"{column} = ?", [int(text)]
     raise ConfigError(f"unknown ship type {str(value)[:40]!r}",
                       hint=f"use one of {', '.join(SHIP_TYPE_NAMES)} or an AIS code 0-99")
+
+
+_RELATION = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}")
+
+
+def relation(name: str) -> str:
+    """A table name chosen by code (the store's ``positions``, or a copy of it such as the web
+    server keeps, ordered by vessel and time), checked before it goes into SQL text."""
+    if not isinstance(name, str) or not _RELATION.fullmatch(name):
+        raise ValueError(f"not a table name: {str(name)[:60]!r}")
+    return name

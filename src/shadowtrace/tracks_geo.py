@@ -6,8 +6,10 @@ import datetime as dt
 from typing import Any
 
 import duckdb
+import numpy as np
 
 from shadowtrace.errors import ConfigError
+from shadowtrace.filters import relation
 from shadowtrace.geo import EARTH_RADIUS_M
 
 JUMP_SPEED_KN = 60.0        # faster than any merchant ship: the line would draw a jump that did not happen
@@ -24,45 +26,36 @@ def vertex_budget(zoom: float) -> int:
 
 
 # Breaks are found on every position, before thinning, so a jump is never averaged away;
-# the first and last position of each stretch survive the thinning.
-_TRACK_SQL = """
-WITH p AS (
-    SELECT ts, lat, lon, sog,
-           lag(ts) OVER w AS p_ts, lag(lat) OVER w AS p_lat, lag(lon) OVER w AS p_lon,
-           row_number() OVER w AS n
-    FROM positions WHERE {where}
-    WINDOW w AS (ORDER BY ts, lat, lon)
-), d AS (
-    SELECT *, 2 * {radius} * asin(sqrt(
-               pow(sin(radians(lat - p_lat) / 2), 2)
-               + cos(radians(lat)) * cos(radians(p_lat)) * pow(sin(radians(lon - p_lon) / 2), 2))) AS dist_m
-    FROM p
-), b AS (
-    SELECT *, CASE
-        WHEN p_ts IS NULL THEN 0
-        WHEN abs(lon - p_lon) > 180 THEN 1
-        WHEN dist_m > {min_jump_m}
-             AND dist_m / 1852.0 / greatest(epoch(ts) - epoch(p_ts), 1) * 3600 > {max_kn} THEN 1
-        ELSE 0 END AS brk
-    FROM d
-), s AS (
-    SELECT *, sum(brk) OVER (ORDER BY n ROWS UNBOUNDED PRECEDING) AS seg,
-           lead(brk, 1, 1) OVER (ORDER BY n) AS next_brk
-    FROM b
-)
-SELECT seg, strftime(ts, '%Y-%m-%dT%H:%M:%SZ') AS t, lat, lon, sog FROM s
-WHERE n = 1 OR ((n - 1) * ?) // ? <> ((n - 2) * ?) // ? OR brk = 1 OR next_brk = 1
-ORDER BY n
-"""
+# the first and last position of each stretch survive the thinning. One vessel's window is a few
+# thousand rows at most: numpy does the steps (a SQL window query costs several times more).
+def _breaks(ts: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """1 where a position starts a new stretch (a jump over 60 kn across more than 1 km, or the
+    antimeridian crossed since the previous position), else 0; the first position is 0."""
+    brk = np.zeros(len(ts), dtype=np.int64)
+    if len(ts) < 2:
+        return brk
+    p_lat, p_lon = lat[:-1], lon[:-1]
+    c_lat, c_lon = lat[1:], lon[1:]
+    hav = (np.sin(np.radians(c_lat - p_lat) / 2) ** 2
+           + np.cos(np.radians(c_lat)) * np.cos(np.radians(p_lat)) * np.sin(np.radians(c_lon - p_lon) / 2) ** 2)
+    dist_m = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(hav))
+    seconds = np.maximum(np.diff(ts).astype("timedelta64[us]").astype(np.int64) / 1e6, 1.0)
+    jump = (dist_m > JUMP_MIN_DISTANCE_M) & (dist_m / 1852.0 / seconds * 3600 > JUMP_SPEED_KN)
+    brk[1:] = (np.abs(c_lon - p_lon) > 180) | jump
+    return brk
 
 
 def track_geojson(con: duckdb.DuckDBPyConnection, mmsi: int, *, since: dt.datetime | None = None,
-                  until: dt.datetime | None = None, zoom: float = 5.0) -> dict[str, Any]:
+                  until: dt.datetime | None = None, zoom: float = 5.0,
+                  positions: str = "positions") -> dict[str, Any]:
     """GeoJSON FeatureCollection of the vessel's positions (naive UTC window): one LineString per
     continuous stretch, split at jumps over 60 kn and at the antimeridian, with
     ``properties.times`` (ISO, UTC) and ``properties.sog`` for each vertex. A stretch of one
     position is a LineString of that position twice (so every feature draws and replays alike).
-    Raises :class:`shadowtrace.vessels.NotFoundError` for an MMSI the store has never seen."""
+    Raises :class:`shadowtrace.vessels.NotFoundError` for an MMSI the store has never seen.
+
+    ``positions`` names the table to read (mmsi, ts, lat, lon, sog): the store's, or a copy
+    ordered by vessel and time (the web server keeps one; see :mod:`shadowtrace.web.deps`)."""
     from shadowtrace.vessels import NotFoundError, vessel_known
 
     budget = vertex_budget(zoom)
@@ -74,17 +67,31 @@ def track_geojson(con: duckdb.DuckDBPyConnection, mmsi: int, *, since: dt.dateti
         where.append("ts <= ?")
         args.append(until)
     condition = " AND ".join(where)
-    total = con.execute(f"SELECT count(*) FROM positions WHERE {condition}", args).fetchall()[0][0]
-    if total == 0 and not vessel_known(con, mmsi):
+    table = relation(positions)
+    data = con.execute(f"SELECT ts, lat, lon, sog FROM {table} WHERE {condition} ORDER BY ts, lat, lon",
+                       args).fetchnumpy()
+    total = len(data["ts"])
+    if total == 0 and not vessel_known(con, mmsi, positions=table):
         raise NotFoundError(f"no vessel with MMSI {mmsi} in this store",
                             hint="`shadowtrace vessels --db FILE` lists vessels")
-    keep = min(budget, total)  # evenly spread: row n is kept when floor(n * keep / total) steps up
-    sql = _TRACK_SQL.format(where=condition, radius=EARTH_RADIUS_M, min_jump_m=JUMP_MIN_DISTANCE_M,
-                            max_kn=JUMP_SPEED_KN)
-    rows = con.execute(sql, args + [keep, total, keep, total]).fetchall() if total else []
+    ts = np.asarray(data["ts"], dtype="datetime64[us]")
+    lat, lon = np.asarray(data["lat"], dtype=np.float64), np.asarray(data["lon"], dtype=np.float64)
+    brk = _breaks(ts, lat, lon)
+    seg = np.cumsum(brk)
+    next_brk = np.append(brk[1:], 1)
+    # Evenly spread: row n (1-based) is kept when floor(n * keep / total) steps up.
+    keep = min(budget, total)
+    n = np.arange(1, total + 1, dtype=np.int64)
+    step = (n - 1) * keep // max(total, 1) != (n - 2) * keep // max(total, 1)
+    rows = np.flatnonzero((n == 1) | step | (brk == 1) | (next_brk == 1))
+    sog = data["sog"]
+    sog_values = np.ma.getdata(sog)[rows].astype(np.float64).tolist()
+    sog_missing = np.ma.getmaskarray(sog)[rows].tolist()
+    times = [t + "Z" for t in np.datetime_as_string(ts[rows].astype("datetime64[s]"), unit="s").tolist()]
     stretches: dict[int, list[tuple[str, float, float, float | None]]] = {}
-    for seg, stamp, lat, lon, sog in rows:
-        stretches.setdefault(seg, []).append((stamp, lat, lon, sog))
+    for key, stamp, la, lo, speed, missing in zip(seg[rows].tolist(), times, lat[rows].tolist(),
+                                                  lon[rows].tolist(), sog_values, sog_missing):
+        stretches.setdefault(key, []).append((stamp, la, lo, None if missing else speed))
     features = []
     for index, points in enumerate(stretches.values()):
         if len(points) == 1:
@@ -93,7 +100,7 @@ def track_geojson(con: duckdb.DuckDBPyConnection, mmsi: int, *, since: dt.dateti
             "type": "Feature",
             "geometry": {"type": "LineString", "coordinates": [[p[2], p[1]] for p in points]},
             "properties": {"mmsi": mmsi, "stretch": index, "times": [p[0] for p in points],
-                           "sog": [None if p[3] is None else round(float(p[3]), 1) for p in points]},
+                           "sog": [None if p[3] is None else round(p[3], 1) for p in points]},
         })
     return {"type": "FeatureCollection", "features": features, "mmsi": mmsi,
             "total_positions": int(total), "vertices": len(rows)}

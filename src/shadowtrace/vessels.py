@@ -13,8 +13,9 @@ from typing import Any
 import duckdb
 
 from shadowtrace.errors import ConfigError
-from shadowtrace.filters import BBox, like_pattern, ship_type_sql
-from shadowtrace.screen.ais_identity import flag_iso2, load_identities
+from shadowtrace.filters import BBox, like_pattern, relation, ship_type_sql
+from shadowtrace.identifiers import callsign_key, imo_digits, name_key
+from shadowtrace.screen.ais_identity import AisIdentity, Used, flag_iso2
 
 
 class NotFoundError(ConfigError):
@@ -35,34 +36,41 @@ def _mids_for_flag(flag: str) -> tuple[int, ...]:
     return tuple(mid for mid in mid_table() if flag_iso2(mid * 1_000_000) == flag)
 
 
-# Latest broadcast identity of each vessel and the lists it matched, for the ranked list.
+# Latest broadcast identity of each vessel, for the ranked list and search.
 _LATEST_CTE = """
-latest AS (
+{name} AS (
     SELECT mmsi, arg_max(name, ts) FILTER (WHERE name IS NOT NULL) AS name,
            arg_max(imo, ts) FILTER (WHERE imo IS NOT NULL AND imo <> 0) AS imo,
            arg_max(ship_type, ts) FILTER (WHERE ship_type IS NOT NULL) AS ship_type
     FROM vessel_reports {where} GROUP BY mmsi
 )"""
 
-_RANKED_SQL = """
+# The whole ranking: every scored vessel with its place, latest broadcast identity and the lists
+# it matched. It changes only when screening runs again, so a reader that serves many pages of
+# one store (the web server) keeps it as a table (:func:`store_ranking`).
+_RANKING_SQL = """
 WITH ranked AS (
     SELECT mmsi, score, reasons, row_number() OVER (ORDER BY score DESC, mmsi) AS rank
     FROM risk_scores
-), """ + _LATEST_CTE.format(where="") + """, best AS (
+), """ + _LATEST_CTE.format(name="latest", where="") + """, best AS (
     SELECT m.mmsi, list(DISTINCT l.name ORDER BY l.name) AS lists
     FROM screen_matches m JOIN lists l USING (list_id) GROUP BY m.mmsi
-), hits AS (
-    SELECT r.rank, r.mmsi, latest.name, latest.imo, latest.ship_type, r.score, r.reasons, best.lists
-    FROM ranked r LEFT JOIN latest USING (mmsi) LEFT JOIN best USING (mmsi)
-    WHERE {where}
 )
+SELECT r.rank, r.mmsi, latest.name, latest.imo, latest.ship_type, r.score, r.reasons, best.lists
+FROM ranked r LEFT JOIN latest USING (mmsi) LEFT JOIN best USING (mmsi)
 """
+
+
+def store_ranking(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Write the ranking :func:`query_vessels` reads to ``table`` (a name chosen by code, in a
+    writable database), for ``query_vessels(..., ranking=table)``."""
+    con.execute(f"CREATE TABLE {relation(table)} AS {_RANKING_SQL} ORDER BY rank")
 
 
 def _vessel_filters(*, min_score: float, max_score: float | None, list_name: str | None,
                     flag: str | None, ship_type: str | int | None, event_type: str | None,
                     bbox: BBox | None, since: dt.datetime | None, until: dt.datetime | None,
-                    q: str | None) -> tuple[list[str], list[Any]]:
+                    q: str | None, positions: str) -> tuple[list[str], list[Any]]:
     where: list[str] = ["r.score >= ?"]
     args: list[Any] = [min_score]
     if max_score is not None:
@@ -81,7 +89,7 @@ def _vessel_filters(*, min_score: float, max_score: float | None, list_name: str
                      "AND r.mmsi // 1000000 IN (SELECT unnest(?::INTEGER[]))")
         args.append(list(_mids_for_flag(code)))
     if ship_type is not None:
-        condition, values = ship_type_sql(ship_type, "latest.ship_type")
+        condition, values = ship_type_sql(ship_type, "r.ship_type")
         where.append(condition)
         args += values
     if event_type is not None:
@@ -103,10 +111,10 @@ def _vessel_filters(*, min_score: float, max_score: float | None, list_name: str
         if until is not None:
             seen.append("ts <= ?")
             seen_args.append(until)
-        where.append(f"r.mmsi IN (SELECT DISTINCT mmsi FROM positions WHERE {' AND '.join(seen)})")
+        where.append(f"r.mmsi IN (SELECT DISTINCT mmsi FROM {relation(positions)} WHERE {' AND '.join(seen)})")
         args += seen_args
     if q is not None:
-        sql, values = _search_sql(q)
+        sql, values = _search_sql(q, positions)
         where.append(f"r.mmsi IN (SELECT mmsi FROM ({sql}))")
         args += values
     return where, args
@@ -117,25 +125,33 @@ def query_vessels(con: duckdb.DuckDBPyConnection, *, limit: int = 50, offset: in
                   flag: str | None = None, ship_type: str | int | None = None,
                   event_type: str | None = None, bbox: BBox | None = None,
                   since: dt.datetime | None = None, until: dt.datetime | None = None,
-                  q: str | None = None, max_reasons: int | None = None) -> tuple[list[dict[str, Any]], int]:
+                  q: str | None = None, max_reasons: int | None = None,
+                  positions: str = "positions", ranking: str | None = None) -> tuple[list[dict[str, Any]], int]:
     """One page of vessels by risk score (highest first) matching every filter, and how many
     match in all. ``rank`` is the place in the whole ranking: filters do not renumber.
 
     ``bbox``, ``since`` and ``until`` keep vessels with a position inside the box and window;
     ``event_type`` those with such an event (either side); ``q`` as :func:`search_vessels`;
-    times are naive UTC.
+    times are naive UTC. ``positions`` as in :func:`shadowtrace.tracks_geo.track_geojson`;
+    ``ranking``: a table written by :func:`store_ranking` from this store (else it is computed).
     """
     if limit < 0 or offset < 0:
         raise ConfigError("limit and offset must not be negative")
     where, args = _vessel_filters(min_score=min_score, max_score=max_score, list_name=list_name,
                                   flag=flag, ship_type=ship_type, event_type=event_type, bbox=bbox,
-                                  since=since, until=until, q=q)
-    head = _RANKED_SQL.format(where=" AND ".join(where))
-    total = con.execute(head + "SELECT count(*) FROM hits", args).fetchall()[0][0]
-    rows = con.execute(head + "SELECT * FROM hits ORDER BY rank LIMIT ? OFFSET ?",
-                       args + [limit, offset]).fetchall() if total > offset else []
+                                  since=since, until=until, q=q, positions=positions)
+    hits = f"FROM {relation(ranking) if ranking else '(' + _RANKING_SQL + ')'} r WHERE {' AND '.join(where)}"
+    # One query gives the page and the total; past the end (or with limit 0) a count says it.
+    rows = con.execute(f"SELECT *, count(*) OVER () {hits} ORDER BY rank LIMIT ? OFFSET ?",
+                       args + [limit, offset]).fetchall() if limit else []
+    if rows:
+        total = rows[0][-1]
+    elif offset == 0 and limit:
+        total = 0
+    else:
+        total = con.execute(f"SELECT count(*) {hits}", args).fetchall()[0][0]
     out = []
-    for rank, mmsi, name, imo, ship_type_code, score, reasons, lists in rows:
+    for rank, mmsi, name, imo, ship_type_code, score, reasons, lists, _ in rows:
         parsed = json.loads(reasons)
         out.append({"rank": rank, "mmsi": mmsi, "name": name, "imo": imo, "flag": flag_iso2(mmsi),
                     "ship_type": ship_type_code, "score": score, "lists": lists or [],
@@ -163,7 +179,7 @@ def ranked_vessels(con: duckdb.DuckDBPyConnection, *, top: int = 20, offset: int
 # --- search ------------------------------------------------------------------------------
 
 
-def _search_sql(q: str) -> tuple[str, list[Any]]:
+def _search_sql(q: str, positions: str = "positions") -> tuple[str, list[Any]]:
     """Vessels whose MMSI starts with, IMO starts with, or a broadcast name contains ``q``:
     rows of (mmsi, matched, exact), matched being 'mmsi', 'imo' or 'name'."""
     text = " ".join(str(q).split())
@@ -178,8 +194,8 @@ def _search_sql(q: str) -> tuple[str, list[Any]]:
         # A prefix of a 9-digit MMSI is a range of integers (cheap on the sorted store).
         low = int(text) * 10 ** (9 - len(text))
         high = low + 10 ** (9 - len(text)) - 1
-        parts.insert(0, """SELECT mmsi, 'mmsi' AS matched, mmsi = ? AS exact FROM (
-                               SELECT DISTINCT mmsi FROM positions WHERE mmsi BETWEEN ? AND ?
+        parts.insert(0, f"""SELECT mmsi, 'mmsi' AS matched, mmsi = ? AS exact FROM (
+                               SELECT DISTINCT mmsi FROM {relation(positions)} WHERE mmsi BETWEEN ? AND ?
                                UNION SELECT DISTINCT mmsi FROM vessel_reports WHERE mmsi BETWEEN ? AND ?)""")
         args = [int(text), low, high, low, high] + args
     digits = text.upper().removeprefix("IMO").strip()
@@ -195,12 +211,13 @@ def _search_sql(q: str) -> tuple[str, list[Any]]:
     return sql, args
 
 
-def search_vessels(con: duckdb.DuckDBPyConnection, q: str, limit: int = 20) -> list[dict[str, Any]]:
+def search_vessels(con: duckdb.DuckDBPyConnection, q: str, limit: int = 20,
+                   positions: str = "positions") -> list[dict[str, Any]]:
     """Up to ``limit`` vessels whose MMSI or IMO starts with ``q`` or a broadcast name contains it
     (case-insensitive): exact matches first, then by risk score."""
-    sql, args = _search_sql(q)
+    sql, args = _search_sql(q, positions)
     rows = con.execute(f"""
-        WITH found AS ({sql}), {_LATEST_CTE.format(where="WHERE mmsi IN (SELECT mmsi FROM found)")}
+        WITH found AS ({sql}), {_LATEST_CTE.format(name="latest", where="WHERE mmsi IN (SELECT mmsi FROM found)")}
         SELECT f.mmsi, latest.name, latest.imo, r.score, f.matched
         FROM found f LEFT JOIN latest USING (mmsi) LEFT JOIN risk_scores r USING (mmsi)
         ORDER BY f.exact DESC, r.score DESC NULLS LAST, f.mmsi LIMIT ?""", args + [limit]).fetchall()
@@ -258,8 +275,10 @@ def evidence_rows(con: duckdb.DuckDBPyConnection, mmsi: int, refs: list[str]) ->
 
 
 def track(con: duckdb.DuckDBPyConnection, mmsi: int, *, max_points: int = 5000,
-          since: Any = None, until: Any = None) -> dict[str, list]:
-    """The vessel's positions in time order, thinned evenly to at most ``max_points``."""
+          since: Any = None, until: Any = None, positions: str = "positions") -> dict[str, list]:
+    """The vessel's positions in time order, thinned evenly to at most ``max_points``;
+    ``positions`` as in :func:`shadowtrace.tracks_geo.track_geojson`."""
+    table = relation(positions)
     where, args = ["mmsi = ?"], [mmsi]
     if since is not None:
         where.append("ts >= ?")
@@ -267,28 +286,79 @@ def track(con: duckdb.DuckDBPyConnection, mmsi: int, *, max_points: int = 5000,
     if until is not None:
         where.append("ts <= ?")
         args.append(until)
-    total = con.execute(f"SELECT count(*) FROM positions WHERE {' AND '.join(where)}", args).fetchall()[0][0]
+    total = con.execute(f"SELECT count(*) FROM {table} WHERE {' AND '.join(where)}", args).fetchall()[0][0]
     step = max(1, -(-total // max_points))
     rows = con.execute(f"""
         SELECT ts, lat, lon, sog FROM (
             SELECT ts, lat, lon, sog, row_number() OVER (ORDER BY ts) AS n
-            FROM positions WHERE {' AND '.join(where)})
+            FROM {table} WHERE {' AND '.join(where)})
         WHERE (n - 1) % ? = 0 ORDER BY ts""", args + [step]).fetchall()
     return {"ts": [r[0].isoformat() for r in rows], "lat": [r[1] for r in rows],
             "lon": [r[2] for r in rows], "sog": [r[3] for r in rows], "total_positions": total}
 
 
-def vessel_known(con: duckdb.DuckDBPyConnection, mmsi: int) -> bool:
+def vessel_known(con: duckdb.DuckDBPyConnection, mmsi: int, positions: str = "positions") -> bool:
     """Whether the store has any position or static report of ``mmsi``."""
-    return bool(con.execute("""SELECT EXISTS (SELECT 1 FROM positions WHERE mmsi = ?)
-                               OR EXISTS (SELECT 1 FROM vessel_reports WHERE mmsi = ?)""",
+    return bool(con.execute(f"""SELECT EXISTS (SELECT 1 FROM {relation(positions)} WHERE mmsi = ?)
+                                OR EXISTS (SELECT 1 FROM vessel_reports WHERE mmsi = ?)""",
                             [mmsi, mmsi]).fetchall()[0][0])
 
 
-def vessel_summary(con: duckdb.DuckDBPyConnection, mmsi: int) -> dict[str, Any]:
+def vessel_identity(con: duckdb.DuckDBPyConnection, mmsi: int, positions: str = "positions") -> AisIdentity | None:
+    """The identity history of one vessel, as :func:`shadowtrace.screen.ais_identity.load_identities`
+    gives it, or None when the store has never seen the MMSI. Two plain look-ups (the vessel's
+    static reports, grouped here, and the span of its positions) instead of one aggregate per
+    kind of identifier: for one vessel that is several times faster."""
+    reports = con.execute("""SELECT ts, name, CAST(imo AS VARCHAR), callsign, CAST(ship_type AS VARCHAR),
+                                    ingest_id, source_line, imo <> 0
+                             FROM vessel_reports WHERE mmsi = ? ORDER BY ts, ingest_id, source_line""",
+                          [mmsi]).fetchall()
+    first_seen, last_seen = con.execute(f"SELECT min(ts), max(ts) FROM {relation(positions)} WHERE mmsi = ?",
+                                        [mmsi]).fetchall()[0]
+    # kind -> value -> [first, last, reports, evidence] (rows come in time order)
+    spans: dict[str, dict[str, list[Any]]] = {"name": {}, "imo": {}, "callsign": {}, "ship_type": {}}
+    for ts, name, imo, callsign, ship_type, ingest_id, source_line, imo_set in reports:
+        for kind, value in (("name", name), ("imo", imo if imo_set else None), ("callsign", callsign),
+                            ("ship_type", ship_type)):
+            if value is None:
+                continue
+            span = spans[kind].get(value)
+            if span is None:
+                spans[kind][value] = [ts, ts, 1, f"{ingest_id}:{source_line}"]
+            else:
+                span[1] = ts
+                span[2] += 1
+    ident = AisIdentity(mmsi, first_seen=first_seen, last_seen=last_seen)
+    for kind, values in spans.items():
+        for value, (first, last, count, evidence) in values.items():
+            if ident.first_seen is None or first < ident.first_seen:
+                ident.first_seen = first
+            if ident.last_seen is None or last > ident.last_seen:
+                ident.last_seen = last
+            if kind == "name":
+                key = name_key(value)
+                if key:
+                    ident.names.append(Used(value, key, first, last, count, evidence))
+            elif kind == "imo":
+                digits = imo_digits(value)
+                target = ident.imos if digits else ident.bad_imos
+                target.append(Used(value, digits or value, first, last, count, evidence))
+            elif kind == "callsign":
+                key = callsign_key(value)
+                if key:
+                    ident.callsigns.append(Used(value, key, first, last, count, evidence))
+            else:
+                ident.ship_types.append(Used(value, value, first, last, count, evidence))
+    for used in (ident.names, ident.imos, ident.bad_imos, ident.callsigns, ident.ship_types):
+        used.sort(key=lambda u: (u.first, u.value))
+    return ident if ident.first_seen is not None else None
+
+
+def vessel_summary(con: duckdb.DuckDBPyConnection, mmsi: int, positions: str = "positions") -> dict[str, Any]:
     """One vessel without its track and raw rows: identity history, risk score and reasons,
-    list matches with explanations, exposures and events."""
-    ident = load_identities(con, [mmsi]).get(mmsi)
+    list matches with explanations, exposures and events. ``positions`` as in
+    :func:`shadowtrace.tracks_geo.track_geojson`."""
+    ident = vessel_identity(con, mmsi, positions)
     if ident is None:
         raise NotFoundError(f"no vessel with MMSI {mmsi} in this store",
                             hint="`shadowtrace vessels --db FILE` lists vessels")
@@ -300,19 +370,26 @@ def vessel_summary(con: duckdb.DuckDBPyConnection, mmsi: int) -> dict[str, Any]:
                             "last": used.last.isoformat(), "reports": used.reports, "evidence": used.evidence})
     risk_row = con.execute("SELECT score, reasons FROM risk_scores WHERE mmsi = ?", [mmsi]).fetchall()
     matches = []
-    for row in con.execute("""
-            SELECT m.match_id, l.name, l.kind, m.entity_id, e.caption, e.sanctioned, e.programs, e.listed_since,
-                   m.score, m.matched_on, m.explanation, e.source_ref, e.schema, e.flag
+    # The vessel's matches first, then each listed entity by its key (most vessels match none;
+    # joining list_entities would read the whole list for every vessel).
+    for match_id, list_name, list_kind, list_id, entity_id, score, matched_on, explanation_text in con.execute("""
+            SELECT m.match_id, l.name, l.kind, m.list_id, m.entity_id, m.score, m.matched_on, m.explanation
             FROM screen_matches m JOIN lists l USING (list_id)
-            JOIN list_entities e ON e.list_id = m.list_id AND e.entity_id = m.entity_id
             WHERE m.mmsi = ? ORDER BY m.score DESC, m.match_id""", [mmsi]).fetchall():
-        explanation = json.loads(row[10])
+        entity = con.execute("""SELECT caption, sanctioned, programs, listed_since, source_ref, flag
+                                FROM list_entities WHERE list_id = ? AND entity_id = ?""",
+                             [list_id, entity_id]).fetchall()
+        if not entity:
+            continue
+        caption, sanctioned, programs, listed_since, source_ref, flag = entity[0]
+        explanation = json.loads(explanation_text)
         matches.append({
-            "match_id": row[0], "list": row[1], "list_kind": row[2], "entity_id": row[3], "caption": row[4],
-            "sanctioned": row[5], "programs": row[6], "listed_since": row[7].isoformat() if row[7] else None,
-            "score": row[8], "matched_on": row[9], "summary": explanation.get("summary"),
+            "match_id": match_id, "list": list_name, "list_kind": list_kind, "entity_id": entity_id,
+            "caption": caption, "sanctioned": sanctioned, "programs": programs,
+            "listed_since": listed_since.isoformat() if listed_since else None,
+            "score": score, "matched_on": matched_on, "summary": explanation.get("summary"),
             "evidence": explanation.get("evidence"), "conflicts": explanation.get("conflicts"),
-            "source_ref": row[11], "flag": row[13]})
+            "source_ref": source_ref, "flag": flag})
     exposures = []
     for exposure_id, kind, entity_id, percent, event_id, details in con.execute("""
             SELECT exposure_id, kind, entity_id, percent, event_id, details FROM screen_exposures
@@ -342,20 +419,21 @@ def _event_refs(details: dict[str, Any]) -> list[str]:
 
 
 def vessel_profile(con: duckdb.DuckDBPyConnection, mmsi: int, *, max_track_points: int = 5000,
-                   max_evidence_per_event: int = 20) -> dict[str, Any]:
-    """Everything known about one vessel: identity, risk, matches, exposures, events, evidence."""
-    profile = vessel_summary(con, mmsi)
+                   max_evidence_per_event: int = 20, positions: str = "positions") -> dict[str, Any]:
+    """Everything known about one vessel: identity, risk, matches, exposures, events, evidence;
+    ``positions`` (for the identity and the track) as in :func:`shadowtrace.tracks_geo.track_geojson`."""
+    profile = vessel_summary(con, mmsi, positions)
     profile["evidence_rows"] = {
         event["event_id"]: evidence_rows(con, mmsi, _event_refs(event["details"])[:max_evidence_per_event])
         for event in profile["events"]}
-    profile["track"] = track(con, mmsi, max_points=max_track_points)
+    profile["track"] = track(con, mmsi, max_points=max_track_points, positions=positions)
     return profile
 
 
 def vessel_brief(con: duckdb.DuckDBPyConnection, mmsi: int) -> dict[str, Any]:
     """MMSI, latest broadcast name and IMO, and risk score (None when not scored)."""
     rows = con.execute(f"""
-        WITH {_LATEST_CTE.format(where="WHERE mmsi = ?")}
+        WITH {_LATEST_CTE.format(name="latest", where="WHERE mmsi = ?")}
         SELECT latest.name, latest.imo, (SELECT score FROM risk_scores WHERE mmsi = ?)
         FROM (SELECT 1) LEFT JOIN latest ON TRUE""", [mmsi, mmsi]).fetchall()
     name, imo, score = rows[0] if rows else (None, None, None)

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
 from shadowtrace.layers import basemap_path, sts_areas_geojson, terminals_geojson
-from shadowtrace.overview import list_ingests, lists_overview, store_health
+from shadowtrace.overview import list_ingests, lists_overview
 from shadowtrace.vessels import search_vessels
-from shadowtrace.web.deps import Con, Limit, Offset
+from shadowtrace.web.deps import Con, Limit, Offset, StoreDep
 from shadowtrace.web.models import Health, IngestPage, ListItem, PointCollection, SearchHit
 from shadowtrace.web.responses import GeoJSONResponse
 
@@ -26,8 +26,8 @@ _LAYER_CACHE = {"Cache-Control": "private, max-age=86400"}
 
 
 @router.get("/health", response_model=Health, summary="What the store holds")
-def health(con: Con) -> dict:
-    return store_health(con)
+async def health(store: StoreDep) -> dict:
+    return store.health()  # counted once at opening: the store cannot change while served
 
 
 @router.get("/lists", response_model=list[ListItem], summary="Loaded sanctions and watch lists")
@@ -44,11 +44,12 @@ def ingests(con: Con, limit: Limit = 50, offset: Offset = 0) -> dict:
 @router.get("/search", response_model=list[SearchHit], summary="Vessels by MMSI, IMO or broadcast name")
 def search(
     con: Con,
+    store: StoreDep,
     q: Annotated[str, Query(min_length=1, max_length=100, pattern=r"\S",
                             description="MMSI or IMO (prefix) or part of a name")],
     limit: Annotated[int, Query(ge=1, le=20)] = 20,
 ) -> list[dict]:
-    return search_vessels(con, q, limit)
+    return search_vessels(con, q, limit, positions=store.positions)
 
 
 @router.get("/layers/terminals", response_model=PointCollection, response_class=GeoJSONResponse,

@@ -21,6 +21,7 @@ from shadowtrace.web.deps import (
     Limit,
     Offset,
     Since,
+    StoreDep,
     Until,
     naive_time,
     parse_bbox,
@@ -38,6 +39,7 @@ SHIP_TYPE_PATTERN = "^(" + "|".join(SHIP_TYPE_NAMES) + r"|\d{1,2})$"
 @router.get("", response_model=VesselPage, summary="Vessels ranked by risk score")
 def list_vessels(
     con: Con,
+    store: StoreDep,
     limit: Limit = 50,
     offset: Offset = 0,
     min_score: Annotated[float, Query(ge=0, le=100)] = 0.0,
@@ -57,27 +59,32 @@ def list_vessels(
         con, limit=limit, offset=offset, min_score=min_score, max_score=max_score, list_name=list_name,
         flag=flag, ship_type=ship_type, event_type=event_type.value if event_type else None,
         bbox=parse_bbox(bbox), since=naive_time(since, "since"), until=naive_time(until, "until"),
-        q=q if q is None or q.strip() else None, max_reasons=3)
+        q=q if q is None or q.strip() else None, max_reasons=3, positions=store.positions,
+        ranking=store.ranking)
     return {"items": rows, "total": total, "limit": limit, "offset": offset}
 
 
 @router.get("/{mmsi}", response_model=VesselSummary, responses=_NOT_FOUND,
             summary="One vessel: identity history, risk, list matches, exposures, events")
-def get_vessel(con: Con, mmsi: MmsiPath) -> dict:
-    return vessel_summary(con, mmsi)
+def get_vessel(con: Con, store: StoreDep, mmsi: MmsiPath) -> dict:
+    return vessel_summary(con, mmsi, positions=store.positions)
 
 
 @router.get("/{mmsi}/track", response_model=Track, response_class=GeoJSONResponse, responses=_NOT_FOUND,
             summary="The vessel's track as GeoJSON, thinned to the zoom level")
 def get_track(
     con: Con,
+    store: StoreDep,
     mmsi: MmsiPath,
     since: Since = None,
     until: Until = None,
     zoom: Annotated[float, Query(ge=0, le=22, description="map zoom: about 250 x 2^(zoom/2) vertices")] = 5.0,
-) -> dict:
-    return track_geojson(con, mmsi, since=naive_time(since, "since"), until=naive_time(until, "until"),
-                         zoom=zoom)
+) -> GeoJSONResponse:
+    # Returned as built (plain floats, ints and strings, the shape of `Track`): validating
+    # thousands of vertices again through the model would cost more than reading them.
+    return GeoJSONResponse(track_geojson(con, mmsi, since=naive_time(since, "since"),
+                                         until=naive_time(until, "until"), zoom=zoom,
+                                         positions=store.positions))
 
 
 _SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
@@ -97,6 +104,6 @@ def _dossier_policy(html: str) -> str:
             responses={**_NOT_FOUND, 200: {"content": {"text/html": {"schema": {"type": "string"}}},
                                            "description": "the self-contained evidence dossier"}},
             summary="The vessel's evidence dossier (self-contained HTML)")
-def get_dossier(con: Con, mmsi: MmsiPath) -> HTMLResponse:
-    html = render_dossier(vessel_profile(con, mmsi))
+def get_dossier(con: Con, store: StoreDep, mmsi: MmsiPath) -> HTMLResponse:
+    html = render_dossier(vessel_profile(con, mmsi, positions=store.positions))
     return HTMLResponse(html, headers={"Content-Security-Policy": _dossier_policy(html)})

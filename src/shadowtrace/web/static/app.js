@@ -307,7 +307,10 @@ function setupSearch() {
     active = -1;
     return hits;
   };
+  // Enter while suggestions are still due: the submit's search must not be aborted by them.
+  let submitting = false;
   const suggest = debounce(async () => {
+    if (submitting) return;
     const q = input.value.trim();
     if (q.length < 2) return close();
     try {
@@ -333,12 +336,15 @@ function setupSearch() {
     const q = input.value.trim();
     if (!q) return;
     if (active >= 0 && hits[active]) return open(hits[active]);
+    submitting = true;
     try {
       const found = await search(q);
       if (found.length) open(found[0]);
       else render();
     } catch (error) {
       if (error.name !== "AbortError") toast(`Search: ${error.message}`);
+    } finally {
+      submitting = false;
     }
   });
 }
