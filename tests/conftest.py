@@ -38,3 +38,25 @@ def scenario(tmp_path_factory: pytest.TempPathFactory):
     ingest([str(result.positions_path)], db)
     detect_into_store(db)
     return result, db
+
+
+@pytest.fixture(scope="session")
+def screened(scenario, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the scenario store with its list loaded and screened, for read-only tests
+    (the API, the web page); tests that write make their own copy."""
+    import shutil
+
+    from shadowtrace.lists.store import add_list
+    from shadowtrace.screen.run import screen
+    from shadowtrace.store import connect
+
+    result, scenario_db = scenario
+    db = tmp_path_factory.mktemp("screened") / "store.duckdb"
+    shutil.copy(scenario_db, db)
+    con = connect(db)
+    try:
+        add_list(con, result.lists_path, "sim")
+        screen(con)
+    finally:
+        con.close()
+    return db

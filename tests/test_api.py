@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,22 +26,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 @pytest.fixture(scope="module")
-def store(scenario, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the shared scenario store with its list loaded and screened."""
-    from shadowtrace.lists.store import add_list
-    from shadowtrace.screen.run import screen
-    from shadowtrace.store import connect
-
-    result, scenario_db = scenario
-    db = tmp_path_factory.mktemp("api") / "store.duckdb"
-    shutil.copy(scenario_db, db)
-    con = connect(db)
-    try:
-        add_list(con, result.lists_path, "sim")
-        screen(con)
-    finally:
-        con.close()
-    return db
+def store(screened: Path) -> Path:
+    """The shared scenario store, its list loaded and screened (see conftest)."""
+    return screened
 
 
 @pytest.fixture(scope="module")

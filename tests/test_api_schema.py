@@ -4,7 +4,6 @@ responses (status, media type, body schema)."""
 
 from __future__ import annotations
 
-import shutil
 import warnings
 from pathlib import Path
 
@@ -33,20 +32,8 @@ EXAMPLES = {GenerationMode.POSITIVE: 25, GenerationMode.NEGATIVE: 10}
 
 
 @pytest.fixture(scope="module")
-def api_schema(scenario, tmp_path_factory: pytest.TempPathFactory):
-    from shadowtrace.lists.store import add_list
-    from shadowtrace.screen.run import screen
-    from shadowtrace.store import connect
-
-    result, scenario_db = scenario
-    db = tmp_path_factory.mktemp("api-schema") / "store.duckdb"
-    shutil.copy(scenario_db, db)
-    con = connect(db)
-    try:
-        add_list(con, result.lists_path, "sim")
-        screen(con)
-    finally:
-        con.close()
+def api_schema(screened: Path):
+    db = screened
     return schemathesis.openapi.from_asgi("/openapi.json", create_app(Path(db)))
 
 

@@ -4,7 +4,6 @@ no bodies, bounded URIs and pages, one error shape, and SQL injection through ev
 from __future__ import annotations
 
 import re
-import shutil
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,21 +30,8 @@ TOKEN = "s3cret-token-for-tests-0123456789"
 
 
 @pytest.fixture(scope="module")
-def store(scenario, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from shadowtrace.lists.store import add_list
-    from shadowtrace.screen.run import screen
-    from shadowtrace.store import connect
-
-    result, scenario_db = scenario
-    db = tmp_path_factory.mktemp("api-security") / "store.duckdb"
-    shutil.copy(scenario_db, db)
-    con = connect(db)
-    try:
-        add_list(con, result.lists_path, "sim")
-        screen(con)
-    finally:
-        con.close()
-    return db
+def store(screened: Path) -> Path:
+    return screened
 
 
 @pytest.fixture(scope="module")

@@ -46,22 +46,9 @@ LAND = (0x1B, 0x26, 0x31)
 
 
 @pytest.fixture(scope="module")
-def web_db(scenario, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the shared scenario store with its list loaded and screened."""
-    from shadowtrace.lists.store import add_list
-    from shadowtrace.screen.run import screen
-    from shadowtrace.store.schema import connect
-
-    result, scenario_db = scenario
-    db = tmp_path_factory.mktemp("web") / "store.duckdb"
-    shutil.copy(scenario_db, db)
-    con = connect(db)
-    try:
-        add_list(con, result.lists_path, "sim")
-        screen(con)
-    finally:
-        con.close()
-    return db
+def web_db(screened: Path) -> Path:
+    """The shared scenario store, its list loaded and screened (see conftest)."""
+    return screened
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,7 @@ import duckdb
 
 from shadowtrace.errors import ConfigError
 from shadowtrace.filters import BBox, like_pattern, relation, ship_type_sql
-from shadowtrace.identifiers import callsign_key, imo_digits, name_key
-from shadowtrace.screen.ais_identity import AisIdentity, Used, flag_iso2
+from shadowtrace.screen.ais_identity import AisIdentity, flag_iso2
 
 
 class NotFoundError(ConfigError):
@@ -331,26 +330,8 @@ def vessel_identity(con: duckdb.DuckDBPyConnection, mmsi: int, positions: str = 
     ident = AisIdentity(mmsi, first_seen=first_seen, last_seen=last_seen)
     for kind, values in spans.items():
         for value, (first, last, count, evidence) in values.items():
-            if ident.first_seen is None or first < ident.first_seen:
-                ident.first_seen = first
-            if ident.last_seen is None or last > ident.last_seen:
-                ident.last_seen = last
-            if kind == "name":
-                key = name_key(value)
-                if key:
-                    ident.names.append(Used(value, key, first, last, count, evidence))
-            elif kind == "imo":
-                digits = imo_digits(value)
-                target = ident.imos if digits else ident.bad_imos
-                target.append(Used(value, digits or value, first, last, count, evidence))
-            elif kind == "callsign":
-                key = callsign_key(value)
-                if key:
-                    ident.callsigns.append(Used(value, key, first, last, count, evidence))
-            else:
-                ident.ship_types.append(Used(value, value, first, last, count, evidence))
-    for used in (ident.names, ident.imos, ident.bad_imos, ident.callsigns, ident.ship_types):
-        used.sort(key=lambda u: (u.first, u.value))
+            ident.add(kind, str(value), first, last, count, evidence)
+    ident.sort()
     return ident if ident.first_seen is not None else None
 
 

@@ -41,6 +41,28 @@ class AisIdentity:
     def flag(self) -> str | None:
         return flag_iso2(self.mmsi)
 
+    def add(self, kind: str, value: str, first: datetime, last: datetime, count: int, evidence: str) -> None:
+        """Record one broadcast value (kind: name, imo, callsign, ship_type) and its span."""
+        if self.first_seen is None or first < self.first_seen:
+            self.first_seen = first
+        if self.last_seen is None or last > self.last_seen:
+            self.last_seen = last
+        if kind == "name":
+            if key := name_key(value):
+                self.names.append(Used(value, key, first, last, count, evidence))
+        elif kind == "imo":
+            digits = imo_digits(value)
+            (self.imos if digits else self.bad_imos).append(Used(value, digits or value, first, last, count, evidence))
+        elif kind == "callsign":
+            if key := callsign_key(value):
+                self.callsigns.append(Used(value, key, first, last, count, evidence))
+        else:
+            self.ship_types.append(Used(value, value, first, last, count, evidence))
+
+    def sort(self) -> None:
+        for values in (self.names, self.imos, self.bad_imos, self.callsigns, self.ship_types):
+            values.sort(key=lambda u: (u.first, u.value))
+
     @property
     def latest_name(self) -> str | None:
         return max(self.names, key=lambda u: u.last).value if self.names else None
@@ -80,28 +102,9 @@ def load_identities(con: duckdb.DuckDBPyConnection, mmsis: list[int] | None = No
     for mmsi, first, last in seen:
         out[mmsi] = AisIdentity(mmsi, first_seen=first, last_seen=last)
     for mmsi, kind, value, first, last, count, evidence in rows:
-        ident = out.setdefault(mmsi, AisIdentity(mmsi))
-        if ident.first_seen is None or first < ident.first_seen:
-            ident.first_seen = first
-        if ident.last_seen is None or last > ident.last_seen:
-            ident.last_seen = last
-        if kind == "name":
-            key = name_key(value)
-            if key:
-                ident.names.append(Used(value, key, first, last, count, evidence))
-        elif kind == "imo":
-            digits = imo_digits(value)
-            target = ident.imos if digits else ident.bad_imos
-            target.append(Used(value, digits or value, first, last, count, evidence))
-        elif kind == "callsign":
-            key = callsign_key(value)
-            if key:
-                ident.callsigns.append(Used(value, key, first, last, count, evidence))
-        else:
-            ident.ship_types.append(Used(value, value, first, last, count, evidence))
+        out.setdefault(mmsi, AisIdentity(mmsi)).add(kind, value, first, last, count, evidence)
     for ident in out.values():
-        for values in (ident.names, ident.imos, ident.bad_imos, ident.callsigns, ident.ship_types):
-            values.sort(key=lambda u: (u.first, u.value))
+        ident.sort()
     if mmsis is not None:
         con.execute("DROP TABLE IF EXISTS _wanted")
     return out
