@@ -120,3 +120,24 @@ def relation(name: str) -> str:
     if not isinstance(name, str) or not _RELATION.fullmatch(name):
         raise ValueError(f"not a table name: {str(name)[:60]!r}")
     return name
+
+
+def positions_where(*, mmsi: int | None = None, since: dt.datetime | None = None,
+                    until: dt.datetime | None = None, bbox: BBox | None = None) -> tuple[str, list[object]]:
+    """The condition (and its bound values) selecting positions of one vessel, inside a time
+    window and a bbox; every part optional."""
+    where, args = ["TRUE"], []
+    if mmsi is not None:
+        where.append("mmsi = ?")
+        args.append(mmsi)
+    if since is not None:
+        where.append("ts >= ?")
+        args.append(since)
+    if until is not None:
+        where.append("ts <= ?")
+        args.append(until)
+    if bbox is not None:
+        condition, values = bbox.sql()
+        where.append(condition)
+        args += values
+    return " AND ".join(where), args

@@ -9,7 +9,7 @@ import duckdb
 import numpy as np
 
 from shadowtrace.errors import ConfigError
-from shadowtrace.filters import relation
+from shadowtrace.filters import positions_where, relation
 from shadowtrace.geo import EARTH_RADIUS_M
 
 JUMP_SPEED_KN = 60.0        # faster than any merchant ship: the line would draw a jump that did not happen
@@ -59,14 +59,7 @@ def track_geojson(con: duckdb.DuckDBPyConnection, mmsi: int, *, since: dt.dateti
     from shadowtrace.vessels import NotFoundError, vessel_known
 
     budget = vertex_budget(zoom)
-    where, args = ["mmsi = ?"], [mmsi]
-    if since is not None:
-        where.append("ts >= ?")
-        args.append(since)
-    if until is not None:
-        where.append("ts <= ?")
-        args.append(until)
-    condition = " AND ".join(where)
+    condition, args = positions_where(mmsi=mmsi, since=since, until=until)
     table = relation(positions)
     data = con.execute(f"SELECT ts, lat, lon, sog FROM {table} WHERE {condition} ORDER BY ts, lat, lon",
                        args).fetchnumpy()

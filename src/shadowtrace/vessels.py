@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 
 from shadowtrace.errors import ConfigError
-from shadowtrace.filters import BBox, like_pattern, relation, ship_type_sql
+from shadowtrace.filters import BBox, like_pattern, positions_where, relation, ship_type_sql
 from shadowtrace.screen.ais_identity import AisIdentity, flag_iso2
 
 
@@ -99,18 +99,8 @@ def _vessel_filters(*, min_score: float, max_score: float | None, list_name: str
                                    UNION SELECT other_mmsi FROM events WHERE type = ? AND other_mmsi IS NOT NULL)""")
         args += [event_type, event_type]
     if bbox is not None or since is not None or until is not None:
-        seen, seen_args = ["TRUE"], []
-        if bbox is not None:
-            condition, values = bbox.sql()
-            seen.append(condition)
-            seen_args += values
-        if since is not None:
-            seen.append("ts >= ?")
-            seen_args.append(since)
-        if until is not None:
-            seen.append("ts <= ?")
-            seen_args.append(until)
-        where.append(f"r.mmsi IN (SELECT DISTINCT mmsi FROM {relation(positions)} WHERE {' AND '.join(seen)})")
+        seen, seen_args = positions_where(since=since, until=until, bbox=bbox)
+        where.append(f"r.mmsi IN (SELECT DISTINCT mmsi FROM {relation(positions)} WHERE {seen})")
         args += seen_args
     if q is not None:
         sql, values = _search_sql(q, positions)
@@ -228,20 +218,14 @@ def search_vessels(con: duckdb.DuckDBPyConnection, q: str, limit: int = 20,
 
 
 def find_vessel(con: duckdb.DuckDBPyConnection, query: str) -> int:
-    """An MMSI from an MMSI, an IMO number or a (part of a) name broadcast in AIS."""
+    """An MMSI from an MMSI, an IMO number or a (part of a) name broadcast in AIS: the best hit
+    of :func:`search_vessels`."""
     text = query.strip()
     if text.isdigit() and len(text) == 9:
         return int(text)
-    digits = text.upper().removeprefix("IMO").strip()
-    if digits.isdigit() and len(digits) == 7:
-        rows = con.execute("""SELECT mmsi FROM vessel_reports WHERE imo = ?
-                              GROUP BY mmsi ORDER BY max(ts) DESC""", [int(digits)]).fetchall()
-        if rows:
-            return int(rows[0][0])
-    rows = con.execute("""SELECT mmsi, count(*) FROM vessel_reports WHERE name ILIKE ?
-                          GROUP BY mmsi ORDER BY count(*) DESC""", [f"%{text}%"]).fetchall()
-    if len(rows) == 1 or (rows and query.upper() == text.upper() and len(rows) > 0):
-        return int(rows[0][0])
+    hits = search_vessels(con, text, limit=1) if text else []
+    if hits:
+        return int(hits[0]["mmsi"])
     raise NotFoundError(f"no vessel matches {query!r}", hint="give an MMSI, an IMO number or a name seen in AIS")
 
 
@@ -278,19 +262,13 @@ def track(con: duckdb.DuckDBPyConnection, mmsi: int, *, max_points: int = 5000,
     """The vessel's positions in time order, thinned evenly to at most ``max_points``;
     ``positions`` as in :func:`shadowtrace.tracks_geo.track_geojson`."""
     table = relation(positions)
-    where, args = ["mmsi = ?"], [mmsi]
-    if since is not None:
-        where.append("ts >= ?")
-        args.append(since)
-    if until is not None:
-        where.append("ts <= ?")
-        args.append(until)
-    total = con.execute(f"SELECT count(*) FROM {table} WHERE {' AND '.join(where)}", args).fetchall()[0][0]
+    condition, args = positions_where(mmsi=mmsi, since=since, until=until)
+    total = con.execute(f"SELECT count(*) FROM {table} WHERE {condition}", args).fetchall()[0][0]
     step = max(1, -(-total // max_points))
     rows = con.execute(f"""
         SELECT ts, lat, lon, sog FROM (
             SELECT ts, lat, lon, sog, row_number() OVER (ORDER BY ts) AS n
-            FROM {table} WHERE {' AND '.join(where)})
+            FROM {table} WHERE {condition})
         WHERE (n - 1) % ? = 0 ORDER BY ts""", args + [step]).fetchall()
     return {"ts": [r[0].isoformat() for r in rows], "lat": [r[1] for r in rows],
             "lon": [r[2] for r in rows], "sog": [r[3] for r in rows], "total_positions": total}
