@@ -20,6 +20,7 @@ with warnings.catch_warnings():  # starlette's TestClient warns about httpx on i
     from fastapi.testclient import TestClient
 
 from shadowtrace.errors import StoreError  # noqa: E402
+from shadowtrace.store import SCHEMA_VERSION  # noqa: E402
 from shadowtrace.web import create_app  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -69,7 +70,7 @@ def assert_error(response, status: int, code: str) -> dict:
 def test_health_counts_the_store(client: TestClient, sql) -> None:
     health = get(client, "/api/health")
     assert health == {
-        "status": "ok", "schema_version": 3,
+        "status": "ok", "schema_version": SCHEMA_VERSION,
         "positions": one(sql, "SELECT count(*) FROM positions"),
         "vessels": one(sql, "SELECT count(*) FROM (SELECT mmsi FROM positions UNION SELECT mmsi FROM vessel_reports)"),
         "events": one(sql, "SELECT count(*) FROM events"),
@@ -99,7 +100,7 @@ def test_store_problems_are_clear(tmp_path: Path) -> None:
     old = tmp_path / "old.duckdb"
     connect(old).close()
     con = duckdb.connect(str(old))
-    con.execute("DELETE FROM schema_version WHERE version = 3")
+    con.execute("DELETE FROM schema_version WHERE version >= 3")
     con.close()
     with pytest.raises(StoreError, match="schema version 2"):
         create_app(old)

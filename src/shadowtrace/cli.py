@@ -15,6 +15,7 @@ from shadowtrace.cli_common import DbOption, console, err_console
 from shadowtrace.cli_common import fail as _fail
 from shadowtrace.cli_screen import lists_app, report, screen, vessels
 from shadowtrace.cli_serve import serve
+from shadowtrace.cli_watch import watch
 from shadowtrace.errors import ShadowtraceError
 
 app = typer.Typer(
@@ -234,6 +235,7 @@ app.command()(screen)
 app.command()(vessels)
 app.command()(report)
 app.command()(serve)
+app.command()(watch)
 
 
 def _naive(stamp: dt.datetime | None) -> dt.datetime | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
@@ -190,10 +191,15 @@ class Loader:
         finally:
             self.con.unregister("_arrow_batch")
 
-    def flush(self) -> None:
-        """Validate, quarantine and insert everything staged, in one transaction."""
+    def flush(self, before_commit: Callable[[duckdb.DuckDBPyConnection], None] | None = None) -> None:
+        """Validate, quarantine and insert everything staged, in one transaction (together
+        with `before_commit`'s statements: a live source records how far it got)."""
         con = self.con
         if self._staged == 0 and not self._count("stage_rejects"):
+            if before_commit is not None:
+                con.execute("BEGIN TRANSACTION")
+                before_commit(con)
+                con.execute("COMMIT")
             return
         c = self.counts
         con.execute("BEGIN TRANSACTION")
@@ -240,6 +246,8 @@ class Loader:
                 c.rejects_by_reason[reason] += count
             c.rejects = sum(c.rejects_by_reason.values())
             self._save_counts()
+            if before_commit is not None:
+                before_commit(con)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

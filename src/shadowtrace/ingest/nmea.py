@@ -149,6 +149,38 @@ class NmeaReader:
             progress(builder.lines)
         yield builder.build()
 
+    def read_lines(self, lines: list[str], first_line_no: int) -> Batch:
+        """One batch from a chunk of a live stream. Fragments and type 24 parts waiting for
+        their other half carry over to the next chunk (see `pending_first_line`)."""
+        builder = _BatchBuilder()
+        for offset, line in enumerate(lines):
+            self._line(line, first_line_no + offset, builder)
+        return builder.build()
+
+    def finish(self) -> Batch:
+        """What is still waiting (unfinished fragments are rejected, lone type 24 parts
+        reported), as at the end of a file."""
+        builder = _BatchBuilder()
+        self._flush_pending(builder)
+        return builder.build()
+
+    def release_stale(self, now_us: int) -> Batch:
+        """Report type 24 part A messages whose part B can no longer pair (older than
+        TYPE24_PAIRING_S before `now_us`), as the end of a file would."""
+        builder = _BatchBuilder()
+        for mmsi, (row, line_no, raw) in list(self._type24a.items()):
+            if row["ts"] < now_us - TYPE24_PAIRING_S * 1_000_000:
+                del self._type24a[mmsi]
+                builder.report(row, line_no, raw)
+        return builder.build()
+
+    def pending_first_line(self) -> int | None:
+        """The first line of anything still waiting for more lines: reading must resume
+        there after a restart for nothing to be lost."""
+        firsts = [p.lines[0] for p in self._multipart.values()]
+        firsts += [line_no for _, line_no, _ in self._type24a.values()]
+        return min(firsts) if firsts else None
+
     # -- one line -------------------------------------------------------------------
     def _line(self, line: str, line_no: int, out: _BatchBuilder) -> None:
         out.lines += 1

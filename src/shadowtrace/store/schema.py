@@ -12,7 +12,7 @@ import duckdb
 
 from shadowtrace.errors import StoreError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Each migration brings the store from version i to i + 1.
 _MIGRATIONS: list[str] = [
@@ -186,6 +186,36 @@ CREATE TABLE IF NOT EXISTS risk_scores (
     score DOUBLE NOT NULL,            -- 0..100
     reasons JSON NOT NULL,            -- [{feature, points, text, evidence}], largest first
     computed_at TIMESTAMP NOT NULL
+);
+    """,
+    # 4: live monitoring: where each watched source got to, alerts and their deliveries
+    """
+CREATE TABLE IF NOT EXISTS watch_state (
+    source VARCHAR PRIMARY KEY,       -- as given to watch --source
+    ingest_id INTEGER NOT NULL,       -- the ingests row its positions carry
+    byte_offset BIGINT NOT NULL,      -- file sources: where reading resumes
+    lines BIGINT NOT NULL,            -- lines committed so far (source_line of the last one)
+    updated_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alerts (
+    alert_id VARCHAR PRIMARY KEY,     -- hash of rule and event (or vessel and time): stable across restarts
+    rule VARCHAR NOT NULL,            -- listed_appeared | listed_dark | listed_sts | listed_terminal | listed_identity | risk
+    mmsi INTEGER NOT NULL,
+    event_id VARCHAR,                 -- the event behind it, if any
+    ts TIMESTAMP NOT NULL,            -- when it happened (data time, UTC)
+    lat DOUBLE,
+    lon DOUBLE,
+    raised_at TIMESTAMP NOT NULL,     -- when the watcher raised it (wall clock, UTC)
+    message VARCHAR NOT NULL,
+    details JSON NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alert_deliveries (
+    alert_id VARCHAR NOT NULL,
+    target VARCHAR NOT NULL,          -- webhook URL
+    status VARCHAR NOT NULL,          -- delivered | failed
+    attempts INTEGER NOT NULL,
+    last_error VARCHAR,
+    finished_at TIMESTAMP NOT NULL
 );
     """,
 ]
