@@ -9,20 +9,22 @@ window p95 < 500 ms, under 20 concurrent clients.
    ordered per vessel and inserted in time order across vessels as a feed is ingested, so NOT
    sorted by MMSI), 0.75 events a vessel; then `screen` so risk scores exist. --keep FILE builds
    it there once and reuses it afterwards; --db FILE reuses an existing store.
-2. The real server as users run it: `shadowtrace serve --db DB --port P` (uvicorn, access log on).
-3. Load: a bounded async client (httpx, --clients workers, each sending its next request when the
-   previous one is answered) for --seconds per scenario after a --warmup; latencies are measured
+2. The real server as users run it: `shadowtrace serve --db DB --port P` (uvicorn, access log on;
+   --serve-arg adds arguments, e.g. --serve-arg=--workers --serve-arg=2).
+3. Load: a bounded async client (--clients keep-alive HTTP/1.1 connections on asyncio streams, or
+   httpx with --client httpx, each sending its next request when the previous one is answered) for --seconds per scenario after a --warmup; latencies are measured
    by the client (connection reuse, queueing in the client included). Scenarios: /api/health (the
    floor of the HTTP stack), the vessel list with a mix of filters and pages, vessel detail
    (half of the picks among the 5% highest scores), tracks over a 30-day window at zoom 5 and 10,
    events in a map box (limit 500).
-4. Baseline, same run: the same queries through the library in this process, one at a time, no
-   HTTP (for --lib-seconds each, after the server is stopped).
+4. Baseline, same run: the same work as the routes do it, through the library in this process,
+   one at a time, no HTTP (for --lib-seconds each, after the server is stopped), on the store
+   opened as the server opens it (vessel list and detail: from its in-memory caches).
 
 Figures go to bench/results/web.{json,md}. The machine has 2 cores shared with other jobs; the
 server and the load client compete for them: CPU seconds of both and the load average are recorded.
 Run: `python bench/web.py [--positions 10000000] [--vessels 10000] [--clients 20] [--seconds 20]
-[--keep DB | --db DB]`.
+[--keep DB | --db DB] [--only SCENARIO ...] [--serve-arg ARG ...]`.
 """
 
 from __future__ import annotations
@@ -65,10 +67,37 @@ def _load() -> str:
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far."""
-    with open(f"/proc/{pid}/stat") as handle:
-        fields = handle.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of a process and its children (serve --workers) so far."""
+    total = 0.0
+    for one in [pid, *_children(pid)]:
+        try:
+            with open(f"/proc/{one}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            direct = [int(c) for c in handle.read().split()]
+    except FileNotFoundError:
+        return []
+    return [c for child in direct for c in (child, *_children(child))]
+
+
+def _rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children, in MB."""
+    total = 0
+    for one in [pid, *_children(pid)]:
+        try:
+            with open(f"/proc/{one}/status") as handle:
+                total += next(int(line.split()[1]) for line in handle if line.startswith("VmRSS:"))
+        except (FileNotFoundError, StopIteration):
+            continue
+    return round(total / 1024, 1)
 
 
 def _own_cpu() -> float:
@@ -192,23 +221,25 @@ def pick_health(rng: random.Random, s: Sample) -> Pick:
 
 
 def pick_list(rng: random.Random, s: Sample) -> Pick:
-    from shadowtrace.vessels import query_vessels
-
     filters = rng.choice(FILTER_MIX)
     total = s.totals[json.dumps(filters, sort_keys=True)]
     pages = max(1, -(-total // 50))
     offset = 50 * min(pages - 1, int(rng.paretovariate(1.2)) - 1)  # the first pages most often
     params = {**filters, "limit": 50, "offset": offset}
     kwargs = _library_kwargs(params)
-    return "/api/vessels?" + urlencode(params), lambda con, store: query_vessels(
-        con, max_reasons=3, positions=store.positions, ranking=store.ranking, **kwargs)
+    # As the route does it: the ranking in memory, the page's rows rendered at opening.
+    return "/api/vessels?" + urlencode(params), lambda con, store: b",".join(
+        [store.caches.list_rows[i] for i in store.vessel_ranking.select(con, positions=store.positions,
+                                                                        **kwargs)[0]])
 
 
 def pick_detail(rng: random.Random, s: Sample) -> Pick:
-    from shadowtrace.vessels import vessel_summary
+    from shadowtrace.web.models import VesselSummary
 
     mmsi = _vessel(rng, s)
-    return f"/api/vessels/{mmsi}", lambda con, store: vessel_summary(con, mmsi, positions=store.positions)
+    # As the route does it: the summary computed at opening, rendered through the response model.
+    return f"/api/vessels/{mmsi}", lambda con, store: VesselSummary.model_validate(
+        store.vessels.get(mmsi)).model_dump_json()
 
 
 def _pick_track(zoom: int) -> Callable[[random.Random, Sample], Pick]:
@@ -222,7 +253,7 @@ def _pick_track(zoom: int) -> Callable[[random.Random, Sample], Pick]:
         params = {"since": _iso(since), "until": _iso(until), "zoom": zoom}
         return (f"/api/vessels/{mmsi}/track?" + urlencode(params),
                 lambda con, store: track_geojson(con, mmsi, since=since, until=until, zoom=zoom,
-                                                 positions=store.positions))
+                                                 positions=store.positions, arrays=store.caches.arrays))
     return pick
 
 
@@ -365,15 +396,15 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(db: Path, log: Path) -> tuple[subprocess.Popen, str, float]:
-    """The server as users start it; returns once /api/health answers (and how long that took:
-    opening the store includes building its in-memory copies)."""
+def start_server(db: Path, log: Path, serve_args: list[str] = ()) -> tuple[subprocess.Popen, str, float]:
+    """The server as users start it (plus ``serve_args``); returns once /api/health answers (and
+    how long that took: opening the store includes building its in-memory copies)."""
     import httpx
 
     started = time.perf_counter()
     port = _free_port()
     with open(log, "w") as handle:  # the child keeps its own copy of the descriptor
-        proc = subprocess.Popen([str(SHADOWTRACE), "serve", "--db", str(db), "--port", str(port)],
+        proc = subprocess.Popen([str(SHADOWTRACE), "serve", "--db", str(db), "--port", str(port), *serve_args],
                                 stdout=handle, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
@@ -400,9 +431,11 @@ def stop_server(proc: subprocess.Popen) -> None:
 
 
 def run_load(db: Path, sample: Sample, names: list[str], *, clients: int, seconds: float, warmup: float,
-             seed: int, log: Path, client_kind: str) -> tuple[dict[str, dict[str, Any]], float]:
-    proc, base, start_s = start_server(db, log)
+             seed: int, log: Path, client_kind: str,
+             serve_args: list[str] = ()) -> tuple[dict[str, dict[str, Any]], float, float]:
+    proc, base, start_s = start_server(db, log, serve_args)
     out: dict[str, dict[str, Any]] = {}
+    rss = 0.0
     try:
         for number, name in enumerate(names):
             load_before = _load()
@@ -413,11 +446,12 @@ def run_load(db: Path, sample: Sample, names: list[str], *, clients: int, second
             wall = time.perf_counter() - wall
             row["server_cpu_share"] = round((_cpu_seconds(proc.pid) - cpu_server) / wall, 2)
             row["load_avg"] = {"before": load_before, "after": _load()}
+            rss = max(rss, _rss_mb(proc.pid))
             out[name] = row
             print(f"{name}: {json.dumps(row)}", flush=True)
     finally:
         stop_server(proc)
-    return out, start_s
+    return out, start_s, rss
 
 
 # --- library baseline ------------------------------------------------------------------------
@@ -471,10 +505,10 @@ def _markdown(row: dict[str, Any]) -> str:
         "",
         f"Load: {row['clients']} concurrent clients ({_CLIENTS[row['client']]}, each sends its next request when "
         "answered) on loopback "
-        f"against `shadowtrace serve` (uvicorn, one process), {row['seconds']:g} s per scenario after "
-        f"{row['warmup']:g} s of warm-up. Latency in ms as the client saw it. The server answered "
+        f"against `shadowtrace serve{''.join(' ' + a for a in row['serve_args'])}`, {row['seconds']:g} s per "
+        f"scenario after {row['warmup']:g} s of warm-up. Latency in ms as the client saw it. The server answered "
         f"/api/health {row['server_start_s']:g} s after it was started (opening the store builds its in-memory "
-        "copies).",
+        f"copies) and used up to {row['server_rss_mb']:,.0f} MB of memory (resident, all its processes).",
         "",
         "| scenario | requests | req/s | p50 | p95 | p99 | max | errors | target p95 | met | KB/resp |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -534,6 +568,9 @@ def main() -> None:
     parser.add_argument("--client", choices=("raw", "httpx"), default="raw",
                         help="load client: HTTP/1.1 on asyncio streams (default) or httpx.AsyncClient")
     parser.add_argument("--only", action="append", choices=list(SCENARIOS), help="run only these scenarios")
+    parser.add_argument("--serve-arg", action="append", metavar="ARG",
+                        help="an extra argument for `shadowtrace serve` (repeat: --serve-arg=--workers "
+                             "--serve-arg=2, --serve-arg=--no-access-log)")
     store_args = parser.add_mutually_exclusive_group()
     store_args.add_argument("--keep", type=Path, help="build the store at this file (reused when it exists)")
     store_args.add_argument("--db", type=Path, help="use this existing store")
@@ -559,8 +596,9 @@ def main() -> None:
         print(f"store: {sample.sizes}", flush=True)
         names = args.only or list(SCENARIOS)
         load_before = _load()
-        http, start_s = run_load(db, sample, names, clients=args.clients, seconds=args.seconds, warmup=args.warmup,
-                        seed=args.seed, log=work / "server.log", client_kind=args.client)
+        http, start_s, rss = run_load(db, sample, names, clients=args.clients, seconds=args.seconds,
+                                      warmup=args.warmup, seed=args.seed, log=work / "server.log",
+                                      client_kind=args.client, serve_args=args.serve_arg or [])
         lib = run_library(db, sample, names, seconds=args.lib_seconds, seed=args.seed) if args.lib_seconds > 0 else {}
         load_after = _load()
     finally:
@@ -570,7 +608,7 @@ def main() -> None:
         "positions_asked": args.positions, "vessels_asked": args.vessels, "entities": args.entities,
         "days": (sample.t_max - sample.t_min).days + 1, "seed": args.seed, "clients": args.clients,
         "seconds": args.seconds, "warmup": args.warmup, "client": args.client, "store": sample.sizes, "build_s": build,
-        "server_start_s": round(start_s, 1),
+        "server_start_s": round(start_s, 1), "server_rss_mb": rss, "serve_args": args.serve_arg or [],
         "http": http, "library": lib, "targets_ms": TARGETS_MS,
         "met": {name: http[name]["p95"] < target and not http[name]["errors"]
                 for name, target in TARGETS_MS.items() if name in http},

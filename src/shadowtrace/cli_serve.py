@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -13,6 +14,7 @@ from shadowtrace.cli_common import DbOption, console, fail
 from shadowtrace.errors import ConfigError, ShadowtraceError
 
 TOKEN_ENV = "SHADOWTRACE_TOKEN"
+WORKER_ENV = "SHADOWTRACE_SERVE_WORKER"  # serve --workers: what each worker process opens
 MIN_TOKEN_LENGTH = 16
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
@@ -49,10 +51,37 @@ def allowed_hosts(host: str, token: str | None) -> list[str] | None:
     return None if token else [*LOOPBACK_NAMES, host.strip("[]").lower()]
 
 
+def worker_app() -> Any:
+    """The app of each worker process of `serve --workers N` (uvicorn imports it by name; the
+    parent passes the store and the bind address in the environment, the token stays there)."""
+    from shadowtrace.web import create_app
+
+    settings = json.loads(os.environ[WORKER_ENV])
+    token = os.environ.get(TOKEN_ENV) or None
+    return create_app(Path(settings["db"]), token, allowed_hosts=allowed_hosts(settings["host"], token))
+
+
+def _check_store(db: Path) -> None:
+    """What opening the store would refuse (missing, not a store, an old schema), without the
+    in-memory copies: the workers make those."""
+    from shadowtrace.overview import require_current_schema
+    from shadowtrace.store import connect
+
+    con = connect(db, read_only=True)
+    try:
+        require_current_schema(con, db)
+    finally:
+        con.close()
+
+
 def serve(
     db: DbOption = Path("shadowtrace.duckdb"),
     host: Annotated[str, typer.Option(help="Address to listen on; beyond loopback it needs SHADOWTRACE_TOKEN.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=16, help="Server processes; each opens the store and keeps "
+                                                            "its own in-memory copies (memory times N).")] = 1,
+    access_log: Annotated[bool, typer.Option("--access-log/--no-access-log",
+                                             help="Log a line for every request.")] = True,
 ) -> None:
     """Serve the web workbench and a read-only JSON API over the store (open the printed URL)."""
     token = os.environ.get(TOKEN_ENV) or None
@@ -65,7 +94,12 @@ def serve(
         except ImportError as exc:
             raise ConfigError(f"serve needs the web extra ({exc.name} is missing)",
                               hint="pip install 'shadowtrace[web]'") from exc
-        app = create_app(db, token, allowed_hosts=allowed_hosts(host, token))
+        if workers == 1:
+            app: Any = create_app(db, token, allowed_hosts=allowed_hosts(host, token))
+        else:
+            _check_store(db)
+            os.environ[WORKER_ENV] = json.dumps({"db": str(Path(db).resolve()), "host": host})
+            app = f"{__name__}:worker_app"
     except ShadowtraceError as exc:
         fail(exc)
     shown = f"[{host}]" if ":" in host else host
@@ -74,5 +108,7 @@ def serve(
         console.print(f"  first visit: http://{shown}:{port}/?token=<{TOKEN_ENV}> (sets a cookie)", highlight=False)
     console.print("  the store is open read-only; stop the server (Ctrl+C) before ingest, detect or screen",
                   highlight=False)
-    uvicorn.run(app, host=host, port=port, log_level="info", server_header=False,
-                proxy_headers=False, limit_concurrency=64)
+    # uvicorn takes httptools and uvloop when they are installed (the web extra brings them).
+    uvicorn.run(app, host=host, port=port, log_level="info", server_header=False, proxy_headers=False,
+                limit_concurrency=64, access_log=access_log,
+                **({"factory": True, "workers": workers} if workers > 1 else {}))

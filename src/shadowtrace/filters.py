@@ -95,20 +95,30 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def ship_type_sql(value: str | int, column: str = "ship_type") -> tuple[str, list[int]]:
-    """A condition for a ship type class name or an AIS ship type code (0-99)."""
+def ship_type_ranges(value: str | int) -> tuple[list[tuple[int, int]], bool]:
+    """A ship type class name or an AIS ship type code (0-99) as ranges of codes and whether the
+    type is outside them ("other": a vessel without a type is "other" too)."""
     text = str(value).strip().lower()
     if text in SHIP_TYPE_CLASSES:
-        low, high = SHIP_TYPE_CLASSES[text]
-        return f"{column} BETWEEN ? AND ?", [low, high]
+        return [SHIP_TYPE_CLASSES[text]], False
     if text == "other":
-        ranges = list(SHIP_TYPE_CLASSES.values())
-        inside = " OR ".join(f"{column} BETWEEN ? AND ?" for _ in ranges)
-        return f"NOT coalesce({inside}, FALSE)", [v for pair in ranges for v in pair]
+        return list(SHIP_TYPE_CLASSES.values()), True
     if text.isdigit() and 0 <= int(text) <= 99:
-        return f"{column} = ?", [int(text)]
+        return [(int(text), int(text))], False
     raise ConfigError(f"unknown ship type {str(value)[:40]!r}",
                       hint=f"use one of {', '.join(SHIP_TYPE_NAMES)} or an AIS code 0-99")
+
+
+def ship_type_sql(value: str | int, column: str = "ship_type") -> tuple[str, list[int]]:
+    """A condition for a ship type class name or an AIS ship type code (0-99)."""
+    ranges, outside = ship_type_ranges(value)
+    if outside:
+        inside = " OR ".join(f"{column} BETWEEN ? AND ?" for _ in ranges)
+        return f"NOT coalesce({inside}, FALSE)", [v for pair in ranges for v in pair]
+    (low, high), = ranges
+    if low == high:
+        return f"{column} = ?", [low]
+    return f"{column} BETWEEN ? AND ?", [low, high]
 
 
 _RELATION = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}")

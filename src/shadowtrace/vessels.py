@@ -11,9 +11,17 @@ from functools import lru_cache
 from typing import Any
 
 import duckdb
+import numpy as np
 
 from shadowtrace.errors import ConfigError
-from shadowtrace.filters import BBox, like_pattern, positions_where, relation, ship_type_sql
+from shadowtrace.filters import (
+    BBox,
+    like_pattern,
+    positions_where,
+    relation,
+    ship_type_ranges,
+    ship_type_sql,
+)
 from shadowtrace.screen.ais_identity import AisIdentity, flag_iso2
 
 
@@ -60,10 +68,39 @@ FROM ranked r LEFT JOIN latest USING (mmsi) LEFT JOIN best USING (mmsi)
 """
 
 
-def store_ranking(con: duckdb.DuckDBPyConnection, table: str) -> None:
+def store_ranking(con: duckdb.DuckDBPyConnection, table: str, *, replace: bool = False) -> None:
     """Write the ranking :func:`query_vessels` reads to ``table`` (a name chosen by code, in a
-    writable database), for ``query_vessels(..., ranking=table)``."""
-    con.execute(f"CREATE TABLE {relation(table)} AS {_RANKING_SQL} ORDER BY rank")
+    writable database; ``replace``: over an earlier one), for ``query_vessels(..., ranking=table)``."""
+    create = "CREATE OR REPLACE TABLE" if replace else "CREATE TABLE"
+    con.execute(f"{create} {relation(table)} AS {_RANKING_SQL} ORDER BY rank")
+
+
+def _flag_mids(flag: str) -> tuple[int, ...]:
+    """The MIDs of a flag (ISO 3166 alpha-2): flags come from the MMSI's MID."""
+    code = str(flag).strip().lower()
+    if len(code) != 2 or not code.isalpha() or not code.isascii():
+        raise ConfigError(f"flag {str(flag)[:20]!r} is not an ISO 3166 alpha-2 code", hint="e.g. flag=pa")
+    return _mids_for_flag(code)
+
+
+def _check_event_type(event_type: str) -> None:
+    if event_type not in event_types():
+        raise ConfigError(f"unknown event type {str(event_type)[:40]!r}",
+                          hint=f"use one of {', '.join(event_types())}")
+
+
+def _mmsi_subqueries(*, bbox: BBox | None, since: dt.datetime | None, until: dt.datetime | None,
+                     q: str | None, positions: str) -> list[tuple[str, list[Any]]]:
+    """The vessel filters that read positions or static reports, each as a query of the MMSIs
+    it keeps (column ``mmsi``) and its bound values."""
+    out: list[tuple[str, list[Any]]] = []
+    if bbox is not None or since is not None or until is not None:
+        seen, seen_args = positions_where(since=since, until=until, bbox=bbox)
+        out.append((f"SELECT DISTINCT mmsi FROM {relation(positions)} WHERE {seen}", seen_args))
+    if q is not None:
+        sql, values = _search_sql(q, positions)
+        out.append((f"SELECT mmsi FROM ({sql})", values))
+    return out
 
 
 def _vessel_filters(*, min_score: float, max_score: float | None, list_name: str | None,
@@ -80,31 +117,21 @@ def _vessel_filters(*, min_score: float, max_score: float | None, list_name: str
                                    WHERE l.name = ?)""")
         args.append(list_name)
     if flag is not None:
-        code = str(flag).strip().lower()
-        if len(code) != 2 or not code.isalpha() or not code.isascii():
-            raise ConfigError(f"flag {str(flag)[:20]!r} is not an ISO 3166 alpha-2 code", hint="e.g. flag=pa")
         # Flags come from the MMSI's MID, so a flag is a set of MIDs of ship station MMSIs.
         where.append("r.mmsi BETWEEN 200000000 AND 799999999 "
                      "AND r.mmsi // 1000000 IN (SELECT unnest(?::INTEGER[]))")
-        args.append(list(_mids_for_flag(code)))
+        args.append(list(_flag_mids(flag)))
     if ship_type is not None:
         condition, values = ship_type_sql(ship_type, "r.ship_type")
         where.append(condition)
         args += values
     if event_type is not None:
-        if event_type not in event_types():
-            raise ConfigError(f"unknown event type {str(event_type)[:40]!r}",
-                              hint=f"use one of {', '.join(event_types())}")
+        _check_event_type(event_type)
         where.append("""r.mmsi IN (SELECT mmsi FROM events WHERE type = ?
                                    UNION SELECT other_mmsi FROM events WHERE type = ? AND other_mmsi IS NOT NULL)""")
         args += [event_type, event_type]
-    if bbox is not None or since is not None or until is not None:
-        seen, seen_args = positions_where(since=since, until=until, bbox=bbox)
-        where.append(f"r.mmsi IN (SELECT DISTINCT mmsi FROM {relation(positions)} WHERE {seen})")
-        args += seen_args
-    if q is not None:
-        sql, values = _search_sql(q, positions)
-        where.append(f"r.mmsi IN (SELECT mmsi FROM ({sql}))")
+    for sql, values in _mmsi_subqueries(bbox=bbox, since=since, until=until, q=q, positions=positions):
+        where.append(f"r.mmsi IN ({sql})")
         args += values
     return where, args
 
@@ -139,13 +166,106 @@ def query_vessels(con: duckdb.DuckDBPyConnection, *, limit: int = 50, offset: in
         total = 0
     else:
         total = con.execute(f"SELECT count(*) {hits}", args).fetchall()[0][0]
-    out = []
-    for rank, mmsi, name, imo, ship_type_code, score, reasons, lists, _ in rows:
-        parsed = json.loads(reasons)
-        out.append({"rank": rank, "mmsi": mmsi, "name": name, "imo": imo, "flag": flag_iso2(mmsi),
-                    "ship_type": ship_type_code, "score": score, "lists": lists or [],
-                    "reasons": parsed if max_reasons is None else parsed[:max_reasons]})
-    return out, int(total)
+    return [_ranked_row(row[:-1], max_reasons) for row in rows], int(total)
+
+
+def _ranked_row(row: tuple[Any, ...], max_reasons: int | None) -> dict[str, Any]:
+    """One row of the ranking (rank, mmsi, name, imo, ship_type, score, reasons, lists) as the
+    vessel list gives it."""
+    rank, mmsi, name, imo, ship_type_code, score, reasons, lists = row
+    parsed = json.loads(reasons)
+    return {"rank": rank, "mmsi": mmsi, "name": name, "imo": imo, "flag": flag_iso2(mmsi),
+            "ship_type": ship_type_code, "score": score, "lists": lists or [],
+            "reasons": parsed if max_reasons is None else parsed[:max_reasons]}
+
+
+class VesselRanking:
+    """The ranking held in memory, for a reader that serves many pages of one store that does
+    not change meanwhile (the web server): each vessel's row as :func:`query_vessels` gives it,
+    and as arrays what the filters test (score, MMSI, ship type, the lists each vessel matched,
+    the event types it has), so a page costs no query unless it filters on positions (bbox,
+    time window) or searches (``q``): those read the store as :func:`query_vessels` does.
+
+    Built from a table :func:`store_ranking` wrote from the same store (one read of it, plus one
+    query each for the lists and the event types)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, table: str):
+        rows = con.execute(f"""SELECT rank, mmsi, name, imo, ship_type, score, reasons, lists
+                               FROM {relation(table)} ORDER BY rank""").fetchall()
+        self.rows = [_ranked_row(row, None) for row in rows]
+        self.mmsi = np.array([row[1] for row in rows], dtype=np.int64)
+        self.score = np.array([row[5] for row in rows], dtype=np.float64)
+        self.ship_type = np.array([-1 if row[4] is None else row[4] for row in rows], dtype=np.int64)
+        # What the flag filter tests: ship station MMSIs and their MID.
+        self.mid = np.where((self.mmsi >= 200_000_000) & (self.mmsi <= 799_999_999), self.mmsi // 1_000_000, 0)
+        # Which vessels (row by row) matched each list, and have each type of event.
+        self.lists = {name: self._mask(mmsis) for name, mmsis in con.execute("""
+            SELECT l.name, list(DISTINCT m.mmsi) FROM screen_matches m JOIN lists l USING (list_id)
+            GROUP BY l.name""").fetchall()}
+        self.event_types = {kind: self._mask(mmsis) for kind, mmsis in con.execute("""
+            SELECT type, list(DISTINCT mmsi) FROM (
+                SELECT type, mmsi FROM events
+                UNION SELECT type, other_mmsi FROM events WHERE other_mmsi IS NOT NULL)
+            GROUP BY type""").fetchall()}
+
+    def _mask(self, mmsis: Any) -> np.ndarray:
+        return np.isin(self.mmsi, np.asarray(mmsis, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def select(self, con: duckdb.DuckDBPyConnection | None = None, *, limit: int = 50, offset: int = 0,
+               min_score: float = 0.0, max_score: float | None = None, list_name: str | None = None,
+               flag: str | None = None, ship_type: str | int | None = None,
+               event_type: str | None = None, bbox: BBox | None = None,
+               since: dt.datetime | None = None, until: dt.datetime | None = None,
+               q: str | None = None, positions: str = "positions") -> tuple[np.ndarray, int]:
+        """The places in :attr:`rows` of one page (filters and paging as :func:`query_vessels`)
+        and how many vessels match in all; ``con`` (the same store) is needed only for bbox,
+        since, until and q."""
+        if limit < 0 or offset < 0:
+            raise ConfigError("limit and offset must not be negative")
+        mask = self.score >= min_score
+        if max_score is not None:
+            mask &= self.score <= max_score
+        if list_name is not None:
+            listed = self.lists.get(list_name)
+            mask &= False if listed is None else listed
+        if flag is not None:
+            flagged = np.zeros(1000, dtype=bool)  # by MID; 0 stands for MMSIs that are not ship stations
+            flagged[[mid for mid in _flag_mids(flag) if 200 <= mid <= 799]] = True
+            mask &= flagged[self.mid]
+        if ship_type is not None:
+            ranges, outside = ship_type_ranges(ship_type)
+            inside = np.zeros(len(self.rows), dtype=bool)
+            for low, high in ranges:
+                inside |= (self.ship_type >= low) & (self.ship_type <= high)
+            mask &= ~inside if outside else inside
+        if event_type is not None:
+            _check_event_type(event_type)
+            having = self.event_types.get(event_type)
+            mask &= False if having is None else having
+        for sql, values in _mmsi_subqueries(bbox=bbox, since=since, until=until, q=q, positions=positions):
+            if con is None:
+                raise ValueError("filters on positions and searches need the store's connection")
+            if mask.any():
+                found = con.execute(sql, values).fetchnumpy()["mmsi"]
+                mask &= np.isin(self.mmsi, np.asarray(found, dtype=np.int64))
+        hits = np.flatnonzero(mask)
+        return hits[offset:offset + limit], len(hits)
+
+    def query(self, con: duckdb.DuckDBPyConnection | None = None, *, max_reasons: int | None = None,
+              **filters: Any) -> tuple[list[dict[str, Any]], int]:
+        """:func:`query_vessels`'s answer (rows and total) from memory."""
+        page, total = self.select(con, **filters)
+        out = []
+        for i in page:
+            row = dict(self.rows[i])
+            if max_reasons is not None:
+                row["reasons"] = row["reasons"][:max_reasons]
+            out.append(row)
+        return out, total
+
 
 
 def _require_scores(con: duckdb.DuckDBPyConnection) -> None:
@@ -313,64 +433,164 @@ def vessel_identity(con: duckdb.DuckDBPyConnection, mmsi: int, positions: str = 
     return ident if ident.first_seen is not None else None
 
 
-def vessel_summary(con: duckdb.DuckDBPyConnection, mmsi: int, positions: str = "positions") -> dict[str, Any]:
-    """One vessel without its track and raw rows: identity history, risk score and reasons,
-    list matches with explanations, exposures and events. ``positions`` as in
-    :func:`shadowtrace.tracks_geo.track_geojson`."""
-    ident = vessel_identity(con, mmsi, positions)
-    if ident is None:
-        raise NotFoundError(f"no vessel with MMSI {mmsi} in this store",
-                            hint="`shadowtrace vessels --db FILE` lists vessels")
+# The same spans for every vessel at once: one row per vessel, kind and value, with the first
+# report (by time, then ingest and line) as evidence, as :func:`vessel_identity` takes it.
+_SPANS_SQL = """
+SELECT mmsi, '{kind}' AS kind, {value} AS value, min(ts), max(ts), count(*),
+       arg_min(ingest_id || ':' || source_line, (ts, ingest_id, source_line))
+FROM vessel_reports WHERE {value} IS NOT NULL GROUP BY mmsi, {value}"""
+_SPAN_VALUES = {"name": "name", "imo": "CASE WHEN imo <> 0 THEN CAST(imo AS VARCHAR) END",
+                "callsign": "callsign", "ship_type": "CAST(ship_type AS VARCHAR)"}
+
+
+def _not_found(mmsi: int) -> NotFoundError:
+    return NotFoundError(f"no vessel with MMSI {mmsi} in this store",
+                         hint="`shadowtrace vessels --db FILE` lists vessels")
+
+
+_MATCH_COLUMNS = """m.match_id, l.name, l.kind, m.entity_id, m.score, m.matched_on, m.explanation,
+                    e.caption, e.sanctioned, e.programs, e.listed_since, e.source_ref, e.flag"""
+_EXPOSURE_COLUMNS = "exposure_id, kind, entity_id, percent, event_id, details"
+_EVENT_COLUMNS = 'event_id, type, other_mmsi, start, "end", lat, lon, confidence, details'
+
+
+def _match(row: tuple[Any, ...]) -> dict[str, Any]:
+    (match_id, list_name, list_kind, entity_id, score, matched_on, explanation_text, caption, sanctioned,
+     programs, listed_since, source_ref, flag) = row
+    explanation = json.loads(explanation_text)
+    return {
+        "match_id": match_id, "list": list_name, "list_kind": list_kind, "entity_id": entity_id,
+        "caption": caption, "sanctioned": sanctioned, "programs": programs,
+        "listed_since": listed_since.isoformat() if listed_since else None,
+        "score": score, "matched_on": matched_on, "summary": explanation.get("summary"),
+        "evidence": explanation.get("evidence"), "conflicts": explanation.get("conflicts"),
+        "source_ref": source_ref, "flag": flag}
+
+
+def _exposure(row: tuple[Any, ...]) -> dict[str, Any]:
+    exposure_id, kind, entity_id, percent, event_id, details = row
+    data = json.loads(details)
+    return {"exposure_id": exposure_id, "kind": kind, "entity_id": entity_id, "percent": percent,
+            "event_id": event_id, "text": data.get("text"), "details": data}
+
+
+def _vessel_event(row: tuple[Any, ...]) -> dict[str, Any]:
+    event_id, kind, other, start, end, lat, lon, confidence, details = row
+    return {"event_id": event_id, "type": kind, "other_mmsi": other, "start": start.isoformat(),
+            "end": end.isoformat(), "lat": lat, "lon": lon, "confidence": confidence,
+            "details": json.loads(details)}
+
+
+def _summary(ident: AisIdentity, risk: tuple[float, str] | None, matches: list[dict[str, Any]],
+             exposures: list[dict[str, Any]], events: list[dict[str, Any]]) -> dict[str, Any]:
     history = []
     for kind, values in (("name", ident.names), ("imo", ident.imos), ("imo (invalid)", ident.bad_imos),
                          ("callsign", ident.callsigns), ("ship_type", ident.ship_types)):
         for used in values:
             history.append({"kind": kind, "value": used.value, "first": used.first.isoformat(),
                             "last": used.last.isoformat(), "reports": used.reports, "evidence": used.evidence})
-    risk_row = con.execute("SELECT score, reasons FROM risk_scores WHERE mmsi = ?", [mmsi]).fetchall()
-    matches = []
-    # The vessel's matches first, then each listed entity by its key (most vessels match none;
-    # joining list_entities would read the whole list for every vessel).
-    for match_id, list_name, list_kind, list_id, entity_id, score, matched_on, explanation_text in con.execute("""
-            SELECT m.match_id, l.name, l.kind, m.list_id, m.entity_id, m.score, m.matched_on, m.explanation
-            FROM screen_matches m JOIN lists l USING (list_id)
-            WHERE m.mmsi = ? ORDER BY m.score DESC, m.match_id""", [mmsi]).fetchall():
-        entity = con.execute("""SELECT caption, sanctioned, programs, listed_since, source_ref, flag
-                                FROM list_entities WHERE list_id = ? AND entity_id = ?""",
-                             [list_id, entity_id]).fetchall()
-        if not entity:
-            continue
-        caption, sanctioned, programs, listed_since, source_ref, flag = entity[0]
-        explanation = json.loads(explanation_text)
-        matches.append({
-            "match_id": match_id, "list": list_name, "list_kind": list_kind, "entity_id": entity_id,
-            "caption": caption, "sanctioned": sanctioned, "programs": programs,
-            "listed_since": listed_since.isoformat() if listed_since else None,
-            "score": score, "matched_on": matched_on, "summary": explanation.get("summary"),
-            "evidence": explanation.get("evidence"), "conflicts": explanation.get("conflicts"),
-            "source_ref": source_ref, "flag": flag})
-    exposures = []
-    for exposure_id, kind, entity_id, percent, event_id, details in con.execute("""
-            SELECT exposure_id, kind, entity_id, percent, event_id, details FROM screen_exposures
-            WHERE mmsi = ? ORDER BY kind, exposure_id""", [mmsi]).fetchall():
-        data = json.loads(details)
-        exposures.append({"exposure_id": exposure_id, "kind": kind, "entity_id": entity_id, "percent": percent,
-                          "event_id": event_id, "text": data.get("text"), "details": data})
-    events = []
-    for event_id, kind, other, start, end, lat, lon, confidence, details in con.execute("""
-            SELECT event_id, type, other_mmsi, start, "end", lat, lon, confidence, details FROM events
-            WHERE mmsi = ? OR other_mmsi = ? ORDER BY start, event_id""", [mmsi, mmsi]).fetchall():
-        events.append({"event_id": event_id, "type": kind, "other_mmsi": other, "start": start.isoformat(),
-                       "end": end.isoformat(), "lat": lat, "lon": lon, "confidence": confidence,
-                       "details": json.loads(details)})
     return {
-        "mmsi": mmsi, "name": ident.latest_name,
+        "mmsi": ident.mmsi, "name": ident.latest_name,
         "imo": int(ident.imos[-1].key) if ident.imos else None,
         "flag": ident.flag, "first_seen": ident.first_seen.isoformat() if ident.first_seen else None,
         "last_seen": ident.last_seen.isoformat() if ident.last_seen else None,
-        "risk": {"score": risk_row[0][0], "reasons": json.loads(risk_row[0][1])} if risk_row else None,
+        "risk": {"score": risk[0], "reasons": json.loads(risk[1])} if risk else None,
         "identity_history": history, "matches": matches, "exposures": exposures, "events": events,
     }
+
+
+def vessel_summary(con: duckdb.DuckDBPyConnection, mmsi: int, positions: str = "positions") -> dict[str, Any]:
+    """One vessel without its track and raw rows: identity history, risk score and reasons,
+    list matches with explanations, exposures and events. ``positions`` as in
+    :func:`shadowtrace.tracks_geo.track_geojson`."""
+    ident = vessel_identity(con, mmsi, positions)
+    if ident is None:
+        raise _not_found(mmsi)
+    risk_row = con.execute("SELECT score, reasons FROM risk_scores WHERE mmsi = ?", [mmsi]).fetchall()
+    # The vessel's matches first, then each listed entity by its key (most vessels match none;
+    # joining list_entities would read the whole list for every vessel).
+    matches = []
+    for row in con.execute("""
+            SELECT m.match_id, l.name, l.kind, m.list_id, m.entity_id, m.score, m.matched_on, m.explanation
+            FROM screen_matches m JOIN lists l USING (list_id)
+            WHERE m.mmsi = ? ORDER BY m.score DESC, m.match_id""", [mmsi]).fetchall():
+        match_id, list_name, list_kind, list_id, entity_id, score, matched_on, explanation = row
+        entity = con.execute("""SELECT caption, sanctioned, programs, listed_since, source_ref, flag
+                                FROM list_entities WHERE list_id = ? AND entity_id = ?""",
+                             [list_id, entity_id]).fetchall()
+        if entity:
+            matches.append(_match((match_id, list_name, list_kind, entity_id, score, matched_on, explanation,
+                                   *entity[0])))
+    exposures = [_exposure(row) for row in con.execute(f"""
+            SELECT {_EXPOSURE_COLUMNS} FROM screen_exposures
+            WHERE mmsi = ? ORDER BY kind, exposure_id""", [mmsi]).fetchall()]
+    events = [_vessel_event(row) for row in con.execute(f"""
+            SELECT {_EVENT_COLUMNS} FROM events
+            WHERE mmsi = ? OR other_mmsi = ? ORDER BY start, event_id""", [mmsi, mmsi]).fetchall()]
+    return _summary(ident, risk_row[0] if risk_row else None, matches, exposures, events)
+
+
+class VesselSummaries:
+    """:func:`vessel_summary` of every vessel of a store, built at once in a few set-based
+    queries (positions' spans, static reports grouped by vessel and value, risk scores, matches
+    with their entities, exposures, events by either vessel) and held in memory, for a reader
+    that serves many vessels of a store that does not change meanwhile (the web server).
+
+    Each vessel is kept as its summary without events, and its events apart (an event of two
+    vessels is one object under both); :meth:`get` puts them together."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, positions: str = "positions"):
+        idents: dict[int, AisIdentity] = {}
+        for mmsi, first, last in con.execute(
+                f"SELECT mmsi, min(ts), max(ts) FROM {relation(positions)} GROUP BY mmsi").fetchall():
+            idents[mmsi] = AisIdentity(mmsi, first_seen=first, last_seen=last)
+        spans = " UNION ALL ".join(_SPANS_SQL.format(kind=kind, value=value) for kind, value in _SPAN_VALUES.items())
+        for mmsi, kind, value, first, last, count, evidence in con.execute(spans).fetchall():
+            ident = idents.get(mmsi)
+            if ident is None:
+                ident = idents[mmsi] = AisIdentity(mmsi)
+            ident.add(kind, str(value), first, last, count, evidence)
+        risks = {mmsi: (score, reasons) for mmsi, score, reasons in
+                 con.execute("SELECT mmsi, score, reasons FROM risk_scores").fetchall()}
+        matches: dict[int, list[dict[str, Any]]] = {}
+        for mmsi, *row in con.execute(f"""
+                SELECT m.mmsi, {_MATCH_COLUMNS}
+                FROM screen_matches m JOIN lists l USING (list_id) JOIN list_entities e USING (list_id, entity_id)
+                ORDER BY m.mmsi, m.score DESC, m.match_id""").fetchall():
+            matches.setdefault(mmsi, []).append(_match(tuple(row)))
+        exposures: dict[int, list[dict[str, Any]]] = {}
+        for mmsi, *row in con.execute(f"""SELECT mmsi, {_EXPOSURE_COLUMNS} FROM screen_exposures
+                                          ORDER BY mmsi, kind, exposure_id""").fetchall():
+            exposures.setdefault(mmsi, []).append(_exposure(tuple(row)))
+        self.events: dict[int, list[dict[str, Any]]] = {}
+        shared: dict[str, dict[str, Any]] = {}
+        for mmsi, *row in con.execute(f"""
+                SELECT vessel, {_EVENT_COLUMNS} FROM (
+                    SELECT mmsi AS vessel, * FROM events
+                    UNION ALL SELECT other_mmsi AS vessel, * FROM events
+                              WHERE other_mmsi IS NOT NULL AND other_mmsi <> mmsi)
+                ORDER BY vessel, start, event_id""").fetchall():
+            event = shared.get(row[0])
+            if event is None:
+                event = shared[row[0]] = _vessel_event(tuple(row))
+            self.events.setdefault(mmsi, []).append(event)
+        self.heads: dict[int, dict[str, Any]] = {}
+        for mmsi, ident in idents.items():
+            if ident.first_seen is None:
+                continue
+            ident.sort()
+            self.heads[mmsi] = _summary(ident, risks.get(mmsi), matches.get(mmsi, []), exposures.get(mmsi, []), [])
+
+    def __len__(self) -> int:
+        return len(self.heads)
+
+    def get(self, mmsi: int) -> dict[str, Any]:
+        """The vessel's summary as :func:`vessel_summary` gives it (a new outer dict; the values
+        inside are shared: read them, do not change them); NotFoundError when it is unknown."""
+        head = self.heads.get(mmsi)
+        if head is None:
+            raise _not_found(mmsi)
+        return {**head, "events": list(self.events.get(mmsi, ()))}
 
 
 def _event_refs(details: dict[str, Any]) -> list[str]:

@@ -7,13 +7,15 @@ import hashlib
 import re
 from typing import Annotated
 
+import numpy as np
 from fastapi import APIRouter, Path, Query
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from shadowtrace.filters import SHIP_TYPE_NAMES
 from shadowtrace.report.dossier import render_dossier
 from shadowtrace.tracks_geo import track_geojson
-from shadowtrace.vessels import query_vessels, vessel_profile, vessel_summary
+from shadowtrace.vessels import VesselRanking, vessel_profile
 from shadowtrace.web.deps import (
     BBoxText,
     Con,
@@ -21,6 +23,7 @@ from shadowtrace.web.deps import (
     Limit,
     Offset,
     Since,
+    Store,
     StoreDep,
     Until,
     naive_time,
@@ -37,8 +40,7 @@ SHIP_TYPE_PATTERN = "^(" + "|".join(SHIP_TYPE_NAMES) + r"|\d{1,2})$"
 
 
 @router.get("", response_model=VesselPage, summary="Vessels ranked by risk score")
-def list_vessels(
-    con: Con,
+async def list_vessels(
     store: StoreDep,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -54,37 +56,73 @@ def list_vessels(
     since: Since = None,
     until: Until = None,
     q: Annotated[str | None, Query(min_length=1, max_length=100, description="name, IMO or MMSI")] = None,
-) -> dict:
-    rows, total = query_vessels(
-        con, limit=limit, offset=offset, min_score=min_score, max_score=max_score, list_name=list_name,
-        flag=flag, ship_type=ship_type, event_type=event_type.value if event_type else None,
-        bbox=parse_bbox(bbox), since=naive_time(since, "since"), until=naive_time(until, "until"),
-        q=q if q is None or q.strip() else None, max_reasons=3, positions=store.positions,
-        ranking=store.ranking)
-    return {"items": rows, "total": total, "limit": limit, "offset": offset}
+) -> Response:
+    caches = store.caches
+    filters = {"limit": limit, "offset": offset, "min_score": min_score, "max_score": max_score,
+               "list_name": list_name, "flag": flag, "ship_type": ship_type,
+               "event_type": event_type.value if event_type else None, "bbox": parse_bbox(bbox),
+               "since": naive_time(since, "since"), "until": naive_time(until, "until"),
+               "q": q if q is None or q.strip() else None, "positions": store.positions}
+    if any(filters[k] is not None for k in ("bbox", "since", "until", "q")):
+        # These read positions or static reports: a query, on a worker thread.
+        page, total = await run_in_threadpool(_select_in_store, store, caches.ranking, filters)
+    else:
+        page, total = caches.ranking.select(**filters)  # in memory: well under a millisecond
+    # The rows come rendered (computed once per store); the page is what the response model
+    # renders from them, byte for byte.
+    items = b",".join([caches.list_rows[i] for i in page])
+    return Response(b'{"items":[%b],"total":%d,"limit":%d,"offset":%d}' % (items, total, limit, offset),
+                    media_type="application/json")
+
+
+def _select_in_store(store: Store, ranking: VesselRanking, filters: dict) -> tuple[np.ndarray, int]:
+    cur = store.cursor()
+    try:
+        out = ranking.select(cur, **filters)
+    except BaseException:
+        store.release(cur, reuse=False)
+        raise
+    store.release(cur)
+    return out
 
 
 @router.get("/{mmsi}", response_model=VesselSummary, responses=_NOT_FOUND,
             summary="One vessel: identity history, risk, list matches, exposures, events")
-def get_vessel(con: Con, store: StoreDep, mmsi: MmsiPath) -> dict:
-    return vessel_summary(con, mmsi, positions=store.positions)
+async def get_vessel(store: StoreDep, mmsi: MmsiPath) -> dict:
+    return store.vessels.get(mmsi)  # every vessel's summary is computed when the store is opened
 
 
 @router.get("/{mmsi}/track", response_model=Track, response_class=GeoJSONResponse, responses=_NOT_FOUND,
             summary="The vessel's track as GeoJSON, thinned to the zoom level")
-def get_track(
-    con: Con,
+async def get_track(
     store: StoreDep,
     mmsi: MmsiPath,
     since: Since = None,
     until: Until = None,
     zoom: Annotated[float, Query(ge=0, le=22, description="map zoom: about 250 x 2^(zoom/2) vertices")] = 5.0,
 ) -> GeoJSONResponse:
+    args = {"since": naive_time(since, "since"), "until": naive_time(until, "until"), "zoom": zoom,
+            "positions": store.positions, "arrays": store.caches.arrays}
+    if args["arrays"] is not None and args["arrays"].knows(mmsi):
+        # From the arrays in memory: no query, nothing to wait for (a few ms of numpy and JSON),
+        # so on the event loop rather than a worker thread contending for the GIL.
+        doc = track_geojson(None, mmsi, **args)
+    else:
+        doc = await run_in_threadpool(_track_in_store, store, mmsi, args)
     # Returned as built (plain floats, ints and strings, the shape of `Track`): validating
     # thousands of vertices again through the model would cost more than reading them.
-    return GeoJSONResponse(track_geojson(con, mmsi, since=naive_time(since, "since"),
-                                         until=naive_time(until, "until"), zoom=zoom,
-                                         positions=store.positions))
+    return GeoJSONResponse(doc)
+
+
+def _track_in_store(store: Store, mmsi: int, args: dict) -> dict:
+    cur = store.cursor()
+    try:
+        doc = track_geojson(cur, mmsi, **args)
+    except BaseException:
+        store.release(cur, reuse=False)
+        raise
+    store.release(cur)
+    return doc
 
 
 _SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
