@@ -25,7 +25,7 @@ OPERATIONS = (
     "/api/health", "/api/lists", "/api/ingests", "/api/search", "/api/layers/terminals",
     "/api/layers/sts_areas", "/api/layers/land", "/api/layers/coastlines", "/api/vessels",
     "/api/vessels/{mmsi}", "/api/vessels/{mmsi}/track", "/api/vessels/{mmsi}/dossier.html",
-    "/api/events", "/api/events/{event_id}",
+    "/api/events", "/api/events/{event_id}", "/api/alerts", "/api/alerts/stream",
 )
 # Bounded so the file runs in well under a minute on a shared two-core machine.
 EXAMPLES = {GenerationMode.POSITIVE: 25, GenerationMode.NEGATIVE: 10}

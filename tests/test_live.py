@@ -309,3 +309,98 @@ def test_bad_sources_are_clear_errors(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "-m", "shadowtrace", "watch", "--source", f"file:{tmp_path / 'none.nmea'}",
                           "--db", str(tmp_path / "x.duckdb")], capture_output=True, text=True, timeout=120)
     assert run.returncode == 2 and "no file" in run.stderr
+
+
+# --- sources and sinks ---------------------------------------------------------------------
+
+
+def test_udp_source_and_area_filter(tmp_path: Path) -> None:
+    """Datagrams of sentences are read as lines; alerts outside --area are not raised."""
+    import socket
+
+    from shadowtrace.live.alerts import Area
+
+    lines = REAL_FILE.read_text(encoding="latin-1").splitlines()[:400]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    watcher = Watcher(tmp_path / "udp.duckdb", f"udp://127.0.0.1:{port}",
+                      options=WatchOptions(commit_every_s=0.05, detect_every_s=0.2, stop_when_idle_s=1.5),
+                      area=Area("100,-50,120,-40"))
+
+    def send() -> None:
+        time.sleep(0.5)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as out:
+            for i in range(0, len(lines), 20):
+                out.sendto(("\r\n".join(lines[i:i + 20]) + "\r\n").encode("latin-1"), ("127.0.0.1", port))
+                time.sleep(0.002)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    watcher.run()
+    sender.join()
+    received = watcher.feed.counts.lines
+    watcher.close()
+    assert received == 400  # loopback UDP in small bursts loses nothing
+    assert one(tmp_path / "udp.duckdb", "SELECT count(*) FROM positions") > 0
+    area = Area("170,-10,-170,10")  # across the antimeridian
+    assert area.contains(0, 179.5) and area.contains(0, -175) and not area.contains(0, 0)
+    polygon = tmp_path / "area.geojson"
+    polygon.write_text(json.dumps({"type": "Feature", "geometry": {
+        "type": "Polygon", "coordinates": [[[20, 54], [30, 54], [30, 60], [20, 60], [20, 54]]]}}))
+    assert Area(str(polygon)).contains(57, 25) and not Area(str(polygon)).contains(50, 25)
+
+
+def test_webhook_retries_until_delivered(tmp_path: Path) -> None:
+    """A receiver failing twice (503) gets the alert on the third attempt; one refusing it (400)
+    is not retried; a dead one fails after the attempts, and each outcome is recorded."""
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from shadowtrace.live.sinks import Delivery, WebhookSink
+
+    received: list[dict] = []
+    answers = iter([503, 503, 200, 400])
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            code = next(answers)
+            if code == 200:
+                received.append(json.loads(body))
+            self.send_response(code)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    done: list[Delivery] = []
+    url = f"http://127.0.0.1:{server.server_port}/hook"
+    sink = WebhookSink(url, done.append, first_delay_s=0.05)
+    sink.send({"alert_id": "a1", "rule": "listed_dark", "mmsi": 273000000})
+    sink.send({"alert_id": "a2", "rule": "listed_sts", "mmsi": 273000001})
+    sink.close()
+    server.shutdown()
+    with socket_free_port() as port:
+        dead = WebhookSink(f"http://127.0.0.1:{port}/", done.append, max_attempts=3, first_delay_s=0.01)
+        dead.send({"alert_id": "a3"})
+        dead.close()
+    assert [r["alert_id"] for r in received] == ["a1"]
+    assert [(d.alert_id, d.status, d.attempts) for d in done] == [("a1", "delivered", 3), ("a2", "failed", 1),
+                                                                   ("a3", "failed", 3)]
+    assert done[1].last_error == "HTTP 400" and "Connection" in (done[2].last_error or "")
+
+
+class socket_free_port:
+    """A local port nobody listens on (bound, then closed)."""
+
+    def __enter__(self) -> int:
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            return int(probe.getsockname()[1])
+
+    def __exit__(self, *exc: object) -> None:
+        pass

@@ -29,6 +29,7 @@ def watch(
     detect_every: Annotated[float, typer.Option(help="Seconds between detection runs while data arrives.")] = 30.0,
     screen_every: Annotated[float, typer.Option(help="Seconds between re-screenings when new static data arrived.")] = 300.0,
     commit_every: Annotated[float, typer.Option(help="Seconds between commits to the store.")] = 1.0,
+    memory_limit: Annotated[str, typer.Option(help="DuckDB memory (store pages, detection window); it spills to disk beyond.")] = "1GB",
     stop_when_idle: Annotated[Optional[float], typer.Option(help="Stop after this many seconds without data (replays).")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", help="TOML file with [detector] tables of parameters.")] = None,
     param: Annotated[Optional[list[str]], typer.Option("--param", help="Override a detector parameter: detector.field=value (repeatable).")] = None,
@@ -47,20 +48,27 @@ def watch(
             raise ConfigError("--window-hours below 12 would cut events the detectors need whole",
                               hint="keep the default 48, or at least twice the longest detector threshold")
         sinks: list[Any] = [JsonLinesSink()]
-        watcher = Watcher(
-            db, source,
-            options=WatchOptions(commit_every_s=commit_every, detect_every_s=detect_every,
-                                 screen_every_s=screen_every, stop_when_idle_s=stop_when_idle),
-            live=LiveParams(window_hours=window_hours), params=build_params(config, param),
-            alerts=AlertParams(watchlists=tuple(watchlist or ()), min_risk=min_risk),
-            area=Area(area) if area else None, sinks=sinks)
-        for url in webhook or []:
-            sinks.append(WebhookSink(url, watcher.deliveries.put))
+        con = None
         if serve:
             broadcast = Broadcast()
             sinks.append(broadcast)
-            server = _start_server(watcher, broadcast, host, port)
+            server, con = _start_server(db, broadcast, host, port)
+        watcher = Watcher(
+            db, source, con=con,
+            options=WatchOptions(commit_every_s=commit_every, detect_every_s=detect_every,
+                                 screen_every_s=screen_every, stop_when_idle_s=stop_when_idle,
+                                 memory_limit=memory_limit),
+            live=LiveParams(window_hours=window_hours), params=build_params(config, param),
+            alerts=AlertParams(watchlists=tuple(watchlist or ()), min_risk=min_risk),
+            area=Area(area) if area else None, sinks=sinks)
+        if server is not None:
+            store = server.config.app.state.store
+            watcher.on_cycle = lambda _w: store.refresh()
+        for url in webhook or []:
+            sinks.append(WebhookSink(url, watcher.deliveries.put))
     except ShadowtraceError as exc:
+        if server is not None:
+            server.should_exit = True
         fail(exc)
 
     def stop(signum: int, _frame: object) -> None:
@@ -83,7 +91,8 @@ def watch(
     counts = watcher.feed.counts
     err_console.print(
         f"stopped: {counts.lines:,} lines, {stats.positions_added:,} positions added, "
-        f"{counts.rejects:,} rejected, {stats.detect_runs} detection runs, {stats.alerts} alerts",
+        f"{counts.rejects:,} rejected, {stats.detect_runs} detection runs, {stats.alerts} alerts"
+        + (f", {len(stats.errors)} detection runs failed (see above)" if stats.errors else ""),
         highlight=False)
 
 
@@ -101,20 +110,27 @@ def _status(watcher: Any) -> None:
             highlight=False)
 
 
-def _start_server(watcher: Any, broadcast: Any, host: str, port: int) -> Any:
+def _start_server(db: Path, broadcast: Any, host: str, port: int) -> tuple[Any, Any]:
+    """The workbench in a thread of this process, over the store the watcher writes: returns
+    the server and a connection for the watcher (DuckDB lets one process write a store, so
+    both go through one database instance)."""
     from shadowtrace.cli_serve import TOKEN_ENV, allowed_hosts, check_bind
+    from shadowtrace.store import connect
 
     token = os.environ.get(TOKEN_ENV) or None
     check_bind(host, token)
     try:
         import uvicorn
 
-        from shadowtrace.web import create_live_app
+        from shadowtrace.web import create_app
+        from shadowtrace.web.deps import Store
     except ImportError as exc:
         raise ConfigError(f"--serve needs the web extra ({exc.name} is missing)",
                           hint="pip install 'shadowtrace[web]'") from exc
-    app = create_live_app(watcher.con, broadcast, token, allowed_hosts=allowed_hosts(host, token))
-    watcher.on_cycle = lambda _w: app.state.store.refresh()
+    connect(db).close()  # create or migrate the store first
+    # No in-memory copy of the positions: it would be rebuilt after every detection run.
+    store = Store(db, read_only=False, cache_rows=0)
+    app = create_app(db, token, allowed_hosts=allowed_hosts(host, token), store=store, broadcast=broadcast)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", server_header=False,
                             proxy_headers=False, limit_concurrency=64)
     server = uvicorn.Server(config)
@@ -122,4 +138,7 @@ def _start_server(watcher: Any, broadcast: Any, host: str, port: int) -> Any:
     threading.Thread(target=server.run, name="web", daemon=True).start()
     shown = f"[{host}]" if ":" in host else host
     err_console.print(f"open the workbench: http://{shown}:{port}/ (alerts appear live)", highlight=False)
-    return server
+    assert store.con is not None
+    con = store.con.cursor()
+    con.execute("USE store; SET TimeZone = 'UTC'")
+    return server, con

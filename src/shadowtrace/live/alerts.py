@@ -254,3 +254,27 @@ def alert_json(alert: dict[str, Any]) -> dict[str, Any]:
         "event_id": alert["event_id"], "ts": iso(alert["ts"]), "lat": alert["lat"], "lon": alert["lon"],
         "raised_at": iso(alert["raised_at"]), "message": alert["message"], "details": alert["details"],
     }
+
+
+def list_alerts(con: duckdb.DuckDBPyConnection, *, limit: int = 50, offset: int = 0, rule: str | None = None,
+                mmsi: int | None = None, since: dt.datetime | None = None) -> tuple[list[dict[str, Any]], int]:
+    """Stored alerts, newest raised first (the API's /api/alerts), with the total matching."""
+    where = ["($rule IS NULL OR a.rule = $rule)", "($mmsi IS NULL OR a.mmsi = $mmsi)",
+             "($since IS NULL OR a.ts >= $since)"]
+    params = {"rule": rule, "mmsi": mmsi, "since": since}
+    total = con.execute(f"SELECT count(*) FROM alerts a WHERE {' AND '.join(where)}", params).fetchall()[0][0]
+    rows = con.execute(
+        f"""SELECT a.alert_id, a.rule, a.mmsi, a.event_id, a.ts, a.lat, a.lon, a.raised_at, a.message,
+                   CAST(a.details AS VARCHAR)
+            FROM alerts a WHERE {' AND '.join(where)}
+            ORDER BY a.raised_at DESC, a.ts DESC, a.alert_id LIMIT $limit OFFSET $offset""",
+        {**params, "limit": limit, "offset": offset}).fetchall()
+    names = _names(con, sorted({r[2] for r in rows}))
+    items = []
+    for alert_id, rule_, mmsi_, event_id, ts, lat, lon, raised_at, message, details in rows:
+        who = names.get(mmsi_, {})
+        items.append(alert_json({"alert_id": alert_id, "rule": rule_, "mmsi": mmsi_, "event_id": event_id, "ts": ts,
+                                 "lat": lat, "lon": lon, "raised_at": raised_at, "message": message,
+                                 "details": json.loads(details), "vessel_name": who.get("name"),
+                                 "imo": who.get("imo")}))
+    return items, int(total)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shadowtrace.errors import ConfigError, ShadowtraceError
 from shadowtrace.live.alerts import AlertParams, Area, alert_json, check_watchlists, raise_alerts
 from shadowtrace.live.detect import LiveDetector, LiveParams, LiveRun
 from shadowtrace.live.feed import LiveIngest
@@ -48,6 +50,9 @@ class WatchOptions:
     screen_every_s: float = 300.0
     queue_chunks: int = 256  # chunks waiting between the source thread and the loop
     stop_when_idle_s: float | None = None  # stop after this long without data (replays, tests)
+    # DuckDB's memory for the store's pages and the detection window; beyond it DuckDB evicts
+    # and spills to disk, so the watcher's memory stays flat as the store grows.
+    memory_limit: str = "1GB"
 
 
 @dataclass
@@ -60,6 +65,7 @@ class WatchStats:
     last_run: LiveRun | None = None
     detect_seconds: float = 0.0
     started: float = field(default_factory=time.monotonic)
+    errors: list[str] = field(default_factory=list)  # detection runs that failed (the feed went on)
 
 
 class Watcher:
@@ -68,14 +74,20 @@ class Watcher:
                  alerts: AlertParams | None = None, area: Area | None = None,
                  sinks: list[Sink] | None = None,
                  on_cycle: Callable[[Watcher], None] | None = None,
-                 con: duckdb.DuckDBPyConnection | None = None):
+                 con: duckdb.DuckDBPyConnection | None = None,
+                 log: Callable[[str], None] | None = None):
         self.spec = SourceSpec.parse(source)
         self.options = options or WatchOptions()
         self.alert_params = alerts or AlertParams()
         self.area = area
         self.sinks = list(sinks or [])
         self.on_cycle = on_cycle
+        self.log = log or (lambda message: print(message, file=sys.stderr))
         self.con = con if con is not None else connect(db)
+        try:
+            self.con.execute("SET memory_limit = ?", [self.options.memory_limit]).fetchall()
+        except duckdb.Error as exc:
+            raise ConfigError(f"memory limit {self.options.memory_limit!r}: {exc}", hint="e.g. 1GB or 500MB") from None
         check_watchlists(self.con, self.alert_params.watchlists)
         self.feed = LiveIngest(self.con, self.spec)
         self.detector = LiveDetector(self.con, params, live)
@@ -160,9 +172,9 @@ class Watcher:
                     last_commit = now
                 data_us = self.feed.newest_us
                 if data_us is not None and data_us != self._detected_us and not self.feed.staged_lines and (
-                        self._detected_us is None or self._data_due() or now - last_detect >= opts.detect_every_s):
+                        self._detected_us is None or self._data_due() or now - last_detect >= self._detect_interval()):
                     screen_due = now - last_screen >= opts.screen_every_s
-                    if self._cycle(data_us, screen=screen_due):
+                    if self._safe_cycle(data_us, screen=screen_due):
                         last_screen = now
                     self._detected_us = data_us
                     last_detect = time.monotonic()
@@ -182,12 +194,18 @@ class Watcher:
                 staged_positions.append(self.feed._batches[-1].positions)
             self._commit(staged_positions, final=self.spec.kind != "file")
             if self.feed.newest_us is not None:
-                self._cycle(self.feed.newest_us, screen=True)
+                self._safe_cycle(self.feed.newest_us, screen=True)
             self.feed.close()
             for sink in self.sinks:
                 sink.close()
             self._record_deliveries()
         return self.stats
+
+    def _detect_interval(self) -> float:
+        """Wall seconds between runs: `detect_every_s`, or as long as the last run took when
+        that is longer, so storing the feed always gets at least half the time."""
+        last = self.stats.last_run
+        return max(self.options.detect_every_s, last.seconds if last is not None else 0.0)
 
     def _data_due(self) -> bool:
         """A quarter of the window's span of data arrived since the last detection run: run
@@ -207,6 +225,17 @@ class Watcher:
         self._note_positions(staged_positions)
         if self.feed.newest_us is not None:
             self._expire(self.feed.newest_us)
+
+    def _safe_cycle(self, data_us: int, *, screen: bool) -> bool:
+        """A detection run that fails (a full disk, a bad parameter) is reported and retried
+        at the next one; the feed keeps being stored meanwhile."""
+        try:
+            return self._cycle(data_us, screen=screen)
+        except (duckdb.Error, ShadowtraceError) as exc:
+            message = f"detection run failed: {type(exc).__name__}: {exc}"
+            self.stats.errors.append(message)
+            self.log(message)
+            return False
 
     def _cycle(self, data_us: int, *, screen: bool) -> bool:
         """Detect over the window, re-screen if identities changed and it is time, raise

@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from shadowtrace.report.dossier import shadowtrace_version
-from shadowtrace.web import errors, routes_events, routes_meta, routes_vessels
+from shadowtrace.web import errors, routes_alerts, routes_events, routes_meta, routes_vessels
 from shadowtrace.web.deps import Store, single_values
 from shadowtrace.web.models import ErrorResponse, EventCollection, error_doc
 from shadowtrace.web.security import SecurityMiddleware
@@ -35,10 +35,13 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def create_app(db: Path, token: str | None = None, *, allowed_hosts: list[str] | None = None) -> FastAPI:
+def create_app(db: Path, token: str | None = None, *, allowed_hosts: list[str] | None = None,
+               store: Store | None = None, broadcast: Any = None) -> FastAPI:
     """The app over the store at ``db`` (opened read-only, once). With ``token`` every request
-    needs it; with ``allowed_hosts`` the Host header must name one of them."""
-    store = Store(Path(db))
+    needs it; with ``allowed_hosts`` the Host header must name one of them. Inside the watcher
+    (``watch --serve``) it is given the watcher's ``store`` (writable, refreshed after each
+    detection run) and the ``broadcast`` of new alerts that /api/alerts/stream relays."""
+    store = store if store is not None else Store(Path(db))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -51,8 +54,9 @@ def create_app(db: Path, token: str | None = None, *, allowed_hosts: list[str] |
                   responses=_ERRORS,
                   dependencies=[Depends(single_values)])
     app.state.store = store
+    app.state.broadcast = broadcast
     errors.install(app)
-    for module in (routes_meta, routes_vessels, routes_events):
+    for module in (routes_meta, routes_vessels, routes_events, routes_alerts):
         app.include_router(module.router)
 
     @app.get("/docs", include_in_schema=False)

@@ -50,5 +50,6 @@ export const api = {
   event: (eventId) => getJSON(`/api/events/${encodeURIComponent(eventId)}`),
   search: (q, options) => getJSON("/api/search", { q }, options),
   layer: (name) => getJSON(`/api/layers/${encodeURIComponent(name)}`),
+  alerts: (params) => getJSON("/api/alerts", params),
   dossierUrl: (mmsi) => `/api/vessels/${encodeURIComponent(mmsi)}/dossier.html`,
 };

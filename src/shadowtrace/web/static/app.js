@@ -2,6 +2,7 @@
 // Deep links: #/vessel/<mmsi> and #/event/<event_id>; the hash is the single source of what
 // the panel shows, so back / forward work.
 
+import { AlertFeed } from "./alerts.js";
 import { api, apiUrl } from "./api.js";
 import { $, debounce, fmtNumber, h, scoreBadge } from "./dom.js";
 import { VesselList } from "./list.js";
@@ -399,6 +400,15 @@ async function start() {
   await mapView.ready;
   loadEvents();
   route();
+  const alerts = new AlertFeed(mapView.map, {
+    onOpen: (alert) => navigate(alert.event_id ? `#/event/${encodeURIComponent(alert.event_id)}` : `#/vessel/${alert.mmsi}`),
+  });
+  window.shadowtrace.alerts = alerts;
+  try {
+    await alerts.start();
+  } catch (error) {
+    toast(`Alerts: ${error.message}`);
+  }
   document.body.dataset.ready = "true";
 }
 
