@@ -44,7 +44,10 @@ class ReplayServer:
                 continue
             self.connections += 1
             with conn:
-                self._send(conn)
+                try:
+                    self._send(conn)
+                except OSError:  # the client went away (it stopped, or the test ended)
+                    continue
 
     def _send(self, conn: socket.socket) -> None:
         while self.sent < len(self.lines) and not self._stop.is_set():
