@@ -45,6 +45,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/detect.py
 	$(BIN)/python bench/screen.py
 	$(BIN)/python bench/web.py
+	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/live.py
 
 # Re-fetch the vendored MapLibre GL JS (ES module build, worker, CSS, licence) and Swagger UI from
 # npm into the web page's static folder; the files are committed, so this runs only on an upgrade.

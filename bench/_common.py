@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -38,3 +42,85 @@ def write_results(name: str, rows: list[dict[str, Any]], markdown: str) -> Path:
     path = RESULTS / f"{name}.md"
     path.write_text(markdown)
     return path
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def _tree_rss_bytes(root: int) -> int:
+    """Resident bytes of process `root` and all its descendants, from /proc (Linux)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        try:
+            with open(f"/proc/{pid}/statm") as fh:
+                total += int(fh.read().split()[1]) * _PAGE
+        except OSError:
+            continue
+    return total
+
+
+def _disk_bytes(folder: Path) -> int:
+    total = 0
+    for dirpath, _, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(dirpath, name)).st_blocks * 512
+            except OSError:
+                continue
+    return total
+
+
+
+def measure_tree(body: str, timeout: float = 3600, watch: dict[str, Path] | None = None,
+                 interval: float = 0.5) -> dict[str, Any]:
+    """measure(), plus what a one-process figure misses (Linux): `tree_peak_mb`, the peak
+    resident memory of the process and everything it starts (Spark's JVM and its Python
+    workers), and `peak_bytes` of each folder in `watch` (e.g. where an engine spills),
+    both sampled every `interval` seconds. The step runs in its own process group; past
+    `timeout` the whole group is killed and {"timeout": True, ...} is returned."""
+    code = _WRAPPER.format(body=textwrap.dedent(body))
+    watch = watch or {}
+    peaks = {name: 0 for name in watch}
+    tree_peak = 0
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=out, stderr=err,
+                                start_new_session=True)
+        timed_out = False
+        try:
+            while proc.poll() is None:
+                tree_peak = max(tree_peak, _tree_rss_bytes(proc.pid))
+                for name, folder in watch.items():
+                    peaks[name] = max(peaks[name], _disk_bytes(folder))
+                if time.perf_counter() - started > timeout:
+                    timed_out = True
+                    break
+                time.sleep(interval)
+        finally:
+            if proc.poll() is None:  # timed out, or interrupted: end the step and its children
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        sampled = {"tree_peak_mb": tree_peak / 2**20, "peak_bytes": peaks}
+        if timed_out:
+            return {"timeout": True, "seconds": time.perf_counter() - started, **sampled}
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    if proc.returncode != 0 or "BENCH{" not in stdout:
+        raise RuntimeError(f"benchmark step failed ({proc.returncode}):\n{stderr[-3000:]}")
+    # Not always at the start of a line: DuckDB's progress bar writes to stdout without one.
+    line = stdout[stdout.rindex("BENCH{") + 5:].splitlines()[0]
+    return {**json.loads(line), **sampled}

@@ -24,11 +24,10 @@ from pathlib import Path
 
 from _common import write_results
 
-# Global AIS volume, documented: Global Fishing Watch downloaded "more than 20 million data
-# points" a day from about 200,000 vessels in 2016 ("What Does Five Billion Look Like?",
-# globalfishingwatch.org). Receiver networks have grown since; we size against 300 million
-# messages a day (15x that: every class A ship reporting each 10 s underway), 3,472 a second.
-GLOBAL_MESSAGES_PER_DAY = 300_000_000
+# Global AIS volume: MarineTraffic reports more than half a billion AIS messages a day
+# ("A day in numbers", marinetraffic.com/blog); Spire's full feed was about 180 million records
+# a day in 2020 (faq.spire.com). We take the larger (docs/performance.md).
+GLOBAL_MESSAGES_PER_DAY = 500_000_000
 
 _BASELINE = """
 import itertools, pyais

@@ -19,14 +19,21 @@ class DuckDBEngine:
     name = "duckdb"
 
     def __init__(self, db: str | Path | None = None, con: duckdb.DuckDBPyConnection | None = None,
-                 dataset: str | Path | None = None):
+                 dataset: str | Path | None = None, memory_limit: str | None = None,
+                 temp_directory: str | Path | None = None):
         """On the store `db` (or an open `con`); with `dataset`, positions and vessel reports
-        are read from that Parquet dataset instead of the store's tables."""
+        are read from that Parquet dataset instead of the store's tables. `memory_limit`
+        (DuckDB's setting, e.g. "8GB") and `temp_directory` (where sorts, joins and temp
+        tables spill past it) bound memory on large inputs; unset, DuckDB's defaults hold."""
         if con is None:
             if db is None:
                 raise ValueError("DuckDBEngine needs db= or con=")
             con = connect(db)
         self.con = con
+        for setting, value in (("memory_limit", memory_limit), ("temp_directory", temp_directory)):
+            if value is not None:
+                quoted = str(value).replace("'", "''")
+                con.execute(f"SET {setting} = '{quoted}'")
         self._functions: set[str] = set()
         if dataset is not None:
             from shadowtrace.engine.dataset import dataset_views

@@ -3,13 +3,16 @@ each with when it was first and last broadcast and one report row that proves it
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
 import duckdb
+import pyarrow as pa
 from rigour.territories import lookup_territory
 
+from shadowtrace.engine.base import Engine
 from shadowtrace.geo.mid import iso3_for_mmsi
 from shadowtrace.identifiers import callsign_key, imo_digits, name_key
 
@@ -84,20 +87,20 @@ GROUP BY mmsi, {column}
 """
 
 
-def load_identities(con: duckdb.DuckDBPyConnection, mmsis: list[int] | None = None) -> dict[int, AisIdentity]:
-    """Identity history of every vessel (or of ``mmsis``) in the store."""
-    where = "AND mmsi IN (SELECT mmsi FROM _wanted)" if mmsis is not None else ""
-    if mmsis is not None:
-        con.execute("CREATE OR REPLACE TEMP TABLE _wanted AS SELECT unnest(?::INTEGER[]) AS mmsi", [mmsis])
-    parts = [
+def _identity_sql(where: str) -> tuple[str, str]:
+    """The per-vessel aggregation over vessel_reports (values) and positions (first and last
+    seen): plain SQL that every engine runs (DuckDB here, Spark through the engine layer)."""
+    values = " UNION ALL ".join([
         _VALUES_SQL.format(kind="name", column="name", where=where),
         _VALUES_SQL.format(kind="imo", column="imo", where=where + " AND imo <> 0"),
         _VALUES_SQL.format(kind="callsign", column="callsign", where=where),
         _VALUES_SQL.format(kind="ship_type", column="ship_type", where=where),
-    ]
-    rows = con.execute(" UNION ALL ".join(parts)).fetchall()
-    seen = con.execute(
-        f"SELECT mmsi, min(ts), max(ts) FROM positions WHERE TRUE {where} GROUP BY mmsi").fetchall()
+    ])
+    seen = f"SELECT mmsi, min(ts), max(ts) FROM positions WHERE TRUE {where} GROUP BY mmsi"
+    return values, seen
+
+
+def _identities(seen: Iterable[tuple], rows: Iterable[tuple]) -> dict[int, AisIdentity]:
     out: dict[int, AisIdentity] = {}
     for mmsi, first, last in seen:
         out[mmsi] = AisIdentity(mmsi, first_seen=first, last_seen=last)
@@ -105,6 +108,38 @@ def load_identities(con: duckdb.DuckDBPyConnection, mmsis: list[int] | None = No
         out.setdefault(mmsi, AisIdentity(mmsi)).add(kind, value, first, last, count, evidence)
     for ident in out.values():
         ident.sort()
+    return out
+
+
+def load_identities(con: duckdb.DuckDBPyConnection, mmsis: list[int] | None = None) -> dict[int, AisIdentity]:
+    """Identity history of every vessel (or of ``mmsis``) in the store."""
+    where = "AND mmsi IN (SELECT mmsi FROM _wanted)" if mmsis is not None else ""
+    if mmsis is not None:
+        con.execute("CREATE OR REPLACE TEMP TABLE _wanted AS SELECT unnest(?::INTEGER[]) AS mmsi", [mmsis])
+    values, seen = _identity_sql(where)
+    out = _identities(con.execute(seen).fetchall(), con.execute(values).fetchall())
     if mmsis is not None:
         con.execute("DROP TABLE IF EXISTS _wanted")
     return out
+
+
+def engine_identities(engine: Engine, mmsis: list[int] | None = None) -> dict[int, AisIdentity]:
+    """What ``load_identities`` gives, with the aggregation run by ``engine`` (DuckDB or Spark,
+    e.g. over a large Parquet dataset) and only the per-vessel values (one row per vessel and
+    value) collected to the driver, where matching runs."""
+    where = ""
+    if mmsis is not None:
+        engine.register_arrow("_identity_wanted", pa.table({"mmsi": pa.array(mmsis, pa.int32())}))
+        where = "AND mmsi IN (SELECT mmsi FROM _identity_wanted)"
+    try:
+        values, seen = _identity_sql(where)
+        seen_rows = _rows(engine.query_arrow(seen))
+        value_rows = _rows(engine.query_arrow(values))
+    finally:
+        if mmsis is not None:
+            engine.drop("_identity_wanted")
+    return _identities(seen_rows, value_rows)
+
+
+def _rows(table: pa.Table) -> list[tuple]:
+    return list(zip(*(column.to_pylist() for column in table.columns)))
