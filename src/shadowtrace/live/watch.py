@@ -173,7 +173,10 @@ class Watcher:
                 data_us = self.feed.newest_us
                 if data_us is not None and data_us != self._detected_us and not self.feed.staged_lines and (
                         self._detected_us is None or self._data_due() or now - last_detect >= self._detect_interval()):
-                    screen_due = now - last_screen >= opts.screen_every_s
+                    # Screen at the first run, each quarter window of data (fast replays) and
+                    # every screen_every_s (a live feed).
+                    screen_due = (self._screened_reports < 0 or self._data_due()
+                                  or now - last_screen >= opts.screen_every_s)
                     if self._safe_cycle(data_us, screen=screen_due):
                         last_screen = now
                     self._detected_us = data_us
