@@ -60,3 +60,32 @@ def screened(scenario, tmp_path_factory: pytest.TempPathFactory) -> Path:
     finally:
         con.close()
     return db
+
+
+# Spark on small data: one shuffle partition, no code generation (compiling each query costs
+# more than running it interpreted), no adaptive re-planning, a JVM that warms up fast.
+SPARK_TEST_CONF = {
+    "spark.sql.shuffle.partitions": "1",
+    "spark.default.parallelism": "2",
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+    "spark.sql.adaptive.enabled": "false",
+    "spark.driver.memory": "1g",
+    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+}
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local[2] Spark session for every test that needs one (a JVM start costs seconds)."""
+    import os
+    import shutil
+
+    pytest.importorskip("pyspark", reason="pyspark comes with the spark extra (pip install -e '.[dev]')")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("Spark needs a Java runtime (java on PATH or JAVA_HOME)")
+    from shadowtrace.engine.spark_engine import spark_session
+
+    session = spark_session("local[2]", SPARK_TEST_CONF)
+    yield session
+    session.stop()

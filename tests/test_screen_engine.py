@@ -3,8 +3,6 @@ Spark local[2]) are those the store gives, and matching on them finds the same m
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -16,17 +14,6 @@ from shadowtrace.screen.ais_identity import AisIdentity, engine_identities, load
 from shadowtrace.screen.match import MatchParams, candidates, load_listed, match_vessels, score_pair
 from shadowtrace.simulate import simulate
 from shadowtrace.store import connect
-
-# Small data on Spark: one shuffle partition, no code generation, a JVM that starts fast.
-SPARK_CONF = {
-    "spark.sql.shuffle.partitions": "1",
-    "spark.default.parallelism": "2",
-    "spark.sql.codegen.wholeStage": "false",
-    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
-    "spark.sql.adaptive.enabled": "false",
-    "spark.driver.memory": "1g",
-    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
-}
 
 
 @pytest.fixture(scope="module")
@@ -80,13 +67,10 @@ def test_duckdb_over_the_dataset(scenario: tuple[Path, Path], tmp_path: Path) ->
     assert matches and _matches(db, on_engine) == matches
 
 
-@pytest.mark.skipif(shutil.which("java") is None and not os.environ.get("JAVA_HOME"),
-                    reason="Spark needs a Java runtime")
-def test_spark_over_the_dataset(scenario: tuple[Path, Path]) -> None:
-    pytest.importorskip("pyspark")
+def test_spark_over_the_dataset(scenario: tuple[Path, Path], spark) -> None:
     db, data = scenario
     identities, matches = _store(db)
-    engine = get_engine("spark", master="local[2]", dataset=data, conf=SPARK_CONF)
+    engine = get_engine("spark", session=spark, dataset=data)
     try:
         on_spark = engine_identities(engine)
     finally:

@@ -3,7 +3,7 @@
 Two seeds, each with every injected behaviour and the simulator's hard negatives (passing
 ships, short gaps, slow steaming, port clusters, glitches, look-alikes). Same event ids, types,
 vessels and times; positions to 1e-6 degrees; details compared as parsed JSON, floats to 1e-6
-relative. One Spark session for the module, tuned for small data (see TEST_CONF).
+relative. One Spark session, tuned for small data (conftest's `spark`).
 """
 
 from __future__ import annotations
@@ -30,30 +30,11 @@ from shadowtrace.detect.registry import DETECTORS  # noqa: E402
 from shadowtrace.detect.run import DetectReport, detect_events  # noqa: E402
 from shadowtrace.engine import get_engine  # noqa: E402
 from shadowtrace.engine.runner import EVENT_SCHEMA, contract_table  # noqa: E402
-from shadowtrace.engine.spark_engine import spark_session  # noqa: E402
 from shadowtrace.ingest.dataset import ingest_to_dataset  # noqa: E402
 from shadowtrace.simulate import simulate  # noqa: E402
 
 SEEDS = (11, 12)
-# Small data: one shuffle partition, no code generation (compiling each query costs more
-# than running it interpreted), no adaptive re-planning, a JVM that warms up fast.
-TEST_CONF = {
-    "spark.sql.shuffle.partitions": "1",
-    "spark.default.parallelism": "2",
-    "spark.sql.codegen.wholeStage": "false",
-    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
-    "spark.sql.adaptive.enabled": "false",
-    "spark.driver.memory": "1g",
-    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
-}
 TIMINGS: dict[str, float] = {}
-
-
-@pytest.fixture(scope="module")
-def spark():
-    session = spark_session("local[2]", TEST_CONF)
-    yield session
-    session.stop()
 
 
 @pytest.fixture(scope="module")

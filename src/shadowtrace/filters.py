@@ -71,6 +71,14 @@ class BBox:
         return (f"({lat} BETWEEN ? AND ? AND ({lon} >= ? OR {lon} <= ?))",
                 [self.min_lat, self.max_lat, self.min_lon, self.max_lon])
 
+    def contains(self, lat: float, lon: float) -> bool:
+        """The same test as :meth:`sql`, for one point in Python."""
+        if self.min_lon <= self.max_lon:
+            in_lon = self.min_lon <= lon <= self.max_lon
+        else:
+            in_lon = lon >= self.min_lon or lon <= self.max_lon
+        return in_lon and self.min_lat <= lat <= self.max_lat
+
 
 def _wrap(lon: float) -> float:
     """A longitude in -180..180 (180 stays 180, so a box may end on the antimeridian)."""

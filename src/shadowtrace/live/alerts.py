@@ -50,9 +50,7 @@ class Area:
         if lat is None or lon is None:
             return False
         if self.bbox is not None:
-            b = self.bbox
-            in_lon = b.min_lon <= lon <= b.max_lon if b.min_lon <= b.max_lon else (lon >= b.min_lon or lon <= b.max_lon)
-            return in_lon and b.min_lat <= lat <= b.max_lat
+            return self.bbox.contains(lat, lon)
         from shapely.geometry import Point
 
         return bool(self.shape.covers(Point(lon, lat)))

@@ -41,6 +41,7 @@ from shadowtrace.detect.config import default_params
 from shadowtrace.detect.events import EVENT_COLUMNS, wrap_event_sql
 from shadowtrace.detect.run import detect_events
 from shadowtrace.engine.duckdb_engine import DuckDBEngine
+from shadowtrace.engine.runner import EVENT_SCHEMA
 
 # Decided by two consecutive messages, which the window's context rows supply.
 CONSECUTIVE_TYPES = frozenset({"ais_gap", "identity_change", "draught_change", "teleport"})
@@ -172,7 +173,7 @@ class LiveDetector:
         found = [t for t in report.events.values() if t.num_rows]
         if ongoing.num_rows:
             found.append(ongoing)
-        output = pa.concat_tables(found) if found else _empty_events()
+        output = pa.concat_tables(found) if found else EVENT_SCHEMA.empty_table()
         changed, removed = self._merge(output, start, vessel_starts, list(report.events))
         self.reappeared_since = None
         by_type: dict[str, int] = {}
@@ -283,12 +284,3 @@ class LiveDetector:
     def close(self) -> None:
         self.cursor.close()
 
-
-def _empty_events() -> pa.Table:
-    return pa.table({
-        "event_id": pa.array([], pa.string()), "type": pa.array([], pa.string()),
-        "mmsi": pa.array([], pa.int32()), "other_mmsi": pa.array([], pa.int32()),
-        "start": pa.array([], pa.timestamp("us")), "end": pa.array([], pa.timestamp("us")),
-        "lat": pa.array([], pa.float64()), "lon": pa.array([], pa.float64()),
-        "confidence": pa.array([], pa.float64()), "details": pa.array([], pa.string()),
-    })

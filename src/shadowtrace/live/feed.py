@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import duckdb
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from shadowtrace.ingest.batch import Batch
@@ -114,14 +115,16 @@ class LiveIngest:
                 self.newest_us = stamp if self.newest_us is None else max(self.newest_us, stamp)
         self._batches.append(batch)
 
-    def commit(self, *, final: bool = False) -> int:
+    def commit(self, *, final: bool = False) -> list[pa.Table]:
         """Store what was read, and the source's progress, in one transaction; returns the
-        number of positions added. `final` also flushes what waits for more lines."""
+        positions read (as staged, before cleaning). `final` also flushes what waits for more
+        lines."""
         if self.newest_us is not None:
             self._keep(self.reader.release_stale(self.newest_us))
         if final:
             self._keep(self.reader.finish())
         self.con.execute("SELECT 1").fetchall()  # no pending result may be open for register()
+        committed = [batch.positions for batch in self._batches]
         for batch in self._batches:
             self.loader.add(batch)
         self._batches = []
@@ -140,12 +143,11 @@ class LiveIngest:
                 """INSERT OR REPLACE INTO watch_state VALUES (?, ?, ?, ?, now() AT TIME ZONE 'UTC')""",
                 [self.spec.name, self.ingest_id, resume_offset, max(resume_line, 0)])
 
-        before = self.counts.positions_added
         self.loader.flush(before_commit=save)
         self._committed_offset, self._committed_line = resume_offset, resume_line
         self._offsets = {k: v for k, v in self._offsets.items() if k > resume_line}
         self.staged_lines = 0
-        return self.counts.positions_added - before
+        return committed
 
     def close(self) -> None:
         """Mark the source stopped (its progress stays for the next start)."""

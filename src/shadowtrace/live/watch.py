@@ -146,7 +146,6 @@ class Watcher:
         opts = self.options
         self.source.start()
         last_commit = last_detect = last_screen = last_data = time.monotonic()
-        staged_positions: list[pa.Table] = []
         try:
             while not self.stop_event.is_set():
                 try:
@@ -156,7 +155,6 @@ class Watcher:
                 now = time.monotonic()
                 if chunk is not None:
                     self.feed.add(chunk)
-                    staged_positions.append(self.feed._batches[-1].positions)
                     last_data = now
                     while self.feed.staged_lines < opts.commit_every_lines and not self._data_due():
                         try:
@@ -164,11 +162,9 @@ class Watcher:
                         except queue.Empty:
                             break
                         self.feed.add(more)
-                        staged_positions.append(self.feed._batches[-1].positions)
                 if self.feed.staged_lines and (now - last_commit >= opts.commit_every_s or self._data_due()
                                                or self.feed.staged_lines >= opts.commit_every_lines):
-                    self._commit(staged_positions)
-                    staged_positions = []
+                    self._commit()
                     last_commit = now
                 data_us = self.feed.newest_us
                 if data_us is not None and data_us != self._detected_us and not self.feed.staged_lines and (
@@ -194,8 +190,7 @@ class Watcher:
                 except queue.Empty:
                     break
                 self.feed.add(chunk)
-                staged_positions.append(self.feed._batches[-1].positions)
-            self._commit(staged_positions, final=self.spec.kind != "file")
+            self._commit(final=self.spec.kind != "file")
             if self.feed.newest_us is not None:
                 self._safe_cycle(self.feed.newest_us, screen=True)
             self.feed.close()
@@ -221,11 +216,13 @@ class Watcher:
         since = self._detected_us if self._detected_us is not None else self._first_us
         return newest - since >= int(self.detector.live.window_hours * 3600e6 / 4)
 
-    def _commit(self, staged_positions: list[pa.Table], final: bool = False) -> None:
-        added = self.feed.commit(final=final)
+    def _commit(self, final: bool = False) -> None:
+        before = self.feed.counts.positions_added
+        committed = self.feed.commit(final=final)
+        added = self.feed.counts.positions_added - before
         self.stats.commits += 1
         self.stats.positions_added += added
-        self._note_positions(staged_positions)
+        self._note_positions(committed)
         if self.feed.newest_us is not None:
             self._expire(self.feed.newest_us)
 
