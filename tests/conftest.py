@@ -89,3 +89,19 @@ def spark():
     session = spark_session("local[2]", SPARK_TEST_CONF)
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def dataset_scenario(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(store, dataset) of one simulated ingest, the store with the scenario's list."""
+    from tests.dataset_helpers import build_scenario
+
+    return build_scenario(tmp_path_factory.mktemp("dataset-scenario"))
+
+
+@pytest.fixture(scope="session")
+def dataset_screened(dataset_scenario: tuple[Path, Path]) -> dict[str, list[tuple]]:
+    """The dataset scenario's store detected and screened from its own tables (what it stored)."""
+    from tests.dataset_helpers import screen_store
+
+    return screen_store(dataset_scenario[0])

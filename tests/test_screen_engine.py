@@ -1,33 +1,18 @@
 """Vessel identities for screening computed by an engine over a Parquet dataset (DuckDB, and
-Spark local[2]) are those the store gives, and matching on them finds the same matches."""
+Spark local[2]) are those the store gives, matching on them finds the same matches, and a whole
+screening run over the dataset stores what screening the store does."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from shadowtrace.engine import get_engine
-from shadowtrace.ingest.dataset import ingest_to_dataset
-from shadowtrace.lists.store import add_list
+from shadowtrace.engine.runner import run_screen
 from shadowtrace.screen.ais_identity import AisIdentity, engine_identities, load_identities
 from shadowtrace.screen.match import MatchParams, candidates, load_listed, match_vessels, score_pair
-from shadowtrace.simulate import simulate
+from shadowtrace.screen.run import screen
 from shadowtrace.store import connect
-
-
-@pytest.fixture(scope="module")
-def scenario(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A store (with the scenario's list) and the dataset of the same ingest."""
-    root = tmp_path_factory.mktemp("screen-engine")
-    sim = simulate(root / "sim", vessels=80, days=2, seed=31, fmt="nmea")
-    ingest_to_dataset([str(sim.positions_path)], root / "data", db=root / "store.duckdb")
-    con = connect(root / "store.duckdb")
-    try:
-        add_list(con, sim.lists_path, "sim")
-    finally:
-        con.close()
-    return root / "store.duckdb", root / "data"
+from tests.dataset_helpers import dataset_store, screened
 
 
 def _matches(db: Path, identities: dict[int, AisIdentity]) -> list[tuple[str, float]]:
@@ -53,8 +38,8 @@ def _store(db: Path) -> tuple[dict[int, AisIdentity], list[tuple[str, float]]]:
         con.close()
 
 
-def test_duckdb_over_the_dataset(scenario: tuple[Path, Path], tmp_path: Path) -> None:
-    db, data = scenario
+def test_duckdb_over_the_dataset(dataset_scenario: tuple[Path, Path], tmp_path: Path) -> None:
+    db, data = dataset_scenario
     identities, matches = _store(db)
     engine = get_engine("duckdb", db=tmp_path / "other.duckdb", dataset=data)
     try:
@@ -67,8 +52,8 @@ def test_duckdb_over_the_dataset(scenario: tuple[Path, Path], tmp_path: Path) ->
     assert matches and _matches(db, on_engine) == matches
 
 
-def test_spark_over_the_dataset(scenario: tuple[Path, Path], spark) -> None:
-    db, data = scenario
+def test_spark_over_the_dataset(dataset_scenario: tuple[Path, Path], spark) -> None:
+    db, data = dataset_scenario
     identities, matches = _store(db)
     engine = get_engine("spark", session=spark, dataset=data)
     try:
@@ -77,3 +62,27 @@ def test_spark_over_the_dataset(scenario: tuple[Path, Path], spark) -> None:
         engine.close()  # type: ignore[attr-defined]
     assert on_spark == identities
     assert matches and _matches(db, on_spark) == matches
+
+
+def test_screening_over_the_dataset_with_duckdb(dataset_scenario: tuple[Path, Path], dataset_screened: dict,
+                                               tmp_path: Path) -> None:
+    _, data = dataset_scenario
+    db = dataset_store(tmp_path, data)
+    summary = run_screen(db, "duckdb", dataset=data)
+    assert summary.matched_vessels > 0 and summary.scored > 0
+    assert screened(db) == dataset_screened
+
+
+def test_screening_over_the_dataset_on_spark(dataset_scenario: tuple[Path, Path], dataset_screened: dict,
+                                            tmp_path: Path, spark) -> None:
+    _, data = dataset_scenario
+    db = dataset_store(tmp_path, data)
+    engine = get_engine("spark", session=spark, dataset=data)
+    con = connect(db)
+    try:
+        summary = screen(con, engine=engine)
+    finally:
+        con.close()
+        engine.close()  # type: ignore[attr-defined]
+    assert summary.listed_vessels > 0
+    assert screened(db) == dataset_screened

@@ -129,23 +129,34 @@ def screen(
     param: ParamOption = None,
     top: Annotated[int, typer.Option(help="Vessels to show after screening.")] = 10,
     params_markdown: Annotated[bool, typer.Option("--params-markdown", help="Print the parameter tables (for docs/screening.md) and stop.")] = False,
+    engine: Annotated[str, typer.Option("--engine", help="duckdb (embedded) or spark: where the per-vessel identities are aggregated.")] = "duckdb",
+    dataset: Annotated[Optional[Path], typer.Option("--dataset", help="Read positions and static reports from this Parquet dataset (ingest --to DIR); needed by spark.")] = None,
+    spark_master: Annotated[Optional[str], typer.Option("--spark-master", help="Spark master URL or Spark Connect URL sc://HOST:PORT (default local[*]).")] = None,
 ) -> None:
-    """Match every AIS vessel to the lists, find ownership and contact exposure, score risk."""
+    """Match every AIS vessel to the lists, find ownership and contact exposure, score risk.
+
+    Lists and events are read from the store (--db); vessels from the store or, with
+    --dataset, from a Parquet dataset, aggregated by DuckDB or Spark (--engine)."""
     if params_markdown:
         from shadowtrace.screen.catalogue import markdown
 
         sys.stdout.write(markdown() + "\n")
         return
+    from shadowtrace.engine.runner import run_screen
     from shadowtrace.screen.config import build_screen_params
-    from shadowtrace.screen.run import screen as run_screen
     from shadowtrace.store import connect
 
     try:
         params = build_screen_params(config, param)
+        with console.status(f"screening vessels against lists ({engine})"):
+            summary = run_screen(db, engine, dataset=dataset, master=spark_master, match_params=params["match"],
+                                 screen_params=params["screen"], risk_params=params["risk"])
         con = connect(db)
         try:
-            with console.status("screening vessels against lists"):
-                summary = run_screen(con, params["match"], params["screen"], params["risk"])
+            if dataset is not None:
+                from shadowtrace.engine.dataset import dataset_views
+
+                dataset_views(con, dataset)  # names and IMOs of the ranked vessels
             from shadowtrace.vessels import ranked_vessels
 
             rows = ranked_vessels(con, top=top) if top > 0 else []

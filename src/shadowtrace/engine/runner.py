@@ -1,15 +1,21 @@
-"""Detection on a chosen engine, with its inputs and outputs: what `shadowtrace detect` runs.
+"""Detection and screening on a chosen engine, with their inputs and outputs: what
+`shadowtrace detect` and `shadowtrace screen` run.
 
+Detection:
 - duckdb: over the store `db` (or a Parquet `dataset`, events kept in `db`);
 - spark: over a Parquet `dataset`; events to Parquet (`out`) and/or into a store (`db`).
 Events are the same contract whatever the engine (shadowtrace.detect.events).
+
+Screening: the per-vessel identity aggregation runs on the engine over the store or the
+`dataset`; matching, exposures and scores run on the driver and are kept in the store `db`,
+which holds the lists and the events.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -20,6 +26,11 @@ from shadowtrace.detect.run import DetectReport, detect_events, store_events
 from shadowtrace.engine import ENGINES, get_engine
 from shadowtrace.errors import ConfigError
 from shadowtrace.store import connect
+
+if TYPE_CHECKING:
+    from shadowtrace.risk.score import RiskParams
+    from shadowtrace.screen.match import MatchParams
+    from shadowtrace.screen.run import ScreenParams, ScreenSummary
 
 EVENT_SCHEMA = pa.schema([
     ("event_id", pa.string()), ("type", pa.string()), ("mmsi", pa.int32()), ("other_mmsi", pa.int32()),
@@ -106,3 +117,43 @@ def _for_store(report: DetectReport) -> DetectReport:
     return DetectReport(counts=report.counts, seconds=report.seconds,
                         events={name: contract_table(t).select(list(EVENT_COLUMNS))
                                 for name, t in report.events.items()})
+
+
+def run_screen(
+    db: str | Path,
+    engine: str = "duckdb",
+    *,
+    dataset: str | Path | None = None,
+    master: str | None = None,
+    conf: dict[str, str] | None = None,
+    match_params: MatchParams | None = None,
+    screen_params: ScreenParams | None = None,
+    risk_params: RiskParams | None = None,
+) -> ScreenSummary:
+    """Screen the vessels of the store `db` (or of `dataset`) on `engine` (see module doc)."""
+    from shadowtrace.engine.dataset import dataset_views
+    from shadowtrace.screen.run import screen
+
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown engine {engine!r}", hint=f"choose one of: {', '.join(ENGINES)}")
+    if engine == "duckdb" and master is not None:
+        raise ConfigError("--spark-master is for --engine spark")
+    if engine == "spark" and dataset is None:
+        raise ConfigError("the spark engine reads a Parquet dataset",
+                          hint="write one with `shadowtrace ingest FILES --to DIR`, then pass --dataset DIR")
+    con = connect(db)
+    try:
+        if engine == "duckdb":
+            if dataset is not None:
+                dataset_views(con, dataset)  # DuckDB reads the dataset in place
+            return screen(con, match_params, screen_params, risk_params)
+        options: dict[str, Any] = {"dataset": dataset, "conf": conf}
+        if master is not None:
+            options["master"] = master
+        spark = get_engine("spark", **options)
+        try:
+            return screen(con, match_params, screen_params, risk_params, engine=spark)
+        finally:
+            spark.close()  # type: ignore[attr-defined]
+    finally:
+        con.close()

@@ -10,10 +10,12 @@ timestamps coming back are naive UTC again. No wall-clock shift happens anywhere
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import numpy as np
 import pyarrow as pa
@@ -60,6 +62,8 @@ def spark_session(master: str = "local[*]", conf: dict[str, str] | None = None,
     """A new Spark session set up for shadowtrace, or the active one (kept as its owner set
     it up: only the settings every run needs are applied to it)."""
     SparkSession = _session_class()
+    if master.startswith("sc://"):
+        return _connect_session(SparkSession, master, conf)
     session = SparkSession.getActiveSession()
     if session is None:
         # Python workers must import shadowtrace and numpy: run them on this interpreter.
@@ -79,6 +83,29 @@ def spark_session(master: str = "local[*]", conf: dict[str, str] | None = None,
     return session
 
 
+def _connect_session(SparkSession: type[SparkSession], url: str, conf: dict[str, str] | None) -> SparkSession:
+    """A Spark Connect session (``sc://HOST:PORT``): the server owns the cluster, so only
+    session settings apply (the required ones, the shuffle defaults, and the caller's).
+    The dataset path is read by the server: it must see the same path."""
+    _check_reachable(url)
+    try:
+        session = SparkSession.builder.remote(url).getOrCreate()
+    except ImportError as exc:
+        raise ConfigError(f"Spark Connect needs its client libraries: {exc}",
+                          hint="pip install 'shadowtrace[spark]' (pyspark[connect])") from exc
+    except Exception as exc:  # a bad URL; the server itself is reached on the first query
+        raise ConfigError(f"Spark Connect session for {url} failed: {str(exc).splitlines()[0]}",
+                          hint="check the URL (sc://HOST:PORT) and that the server runs") from exc
+    runtime = {k: v for k, v in DEFAULT_CONF.items() if k.startswith("spark.sql.")}
+    try:
+        for key, value in {**runtime, **(conf or {}), **REQUIRED_CONF}.items():
+            session.conf.set(key, value)
+    except Exception as exc:  # the first call that reaches the server
+        raise ConfigError(f"Spark Connect server {url} did not answer: {str(exc).splitlines()[0]}",
+                          hint="start it (sbin/start-connect-server.sh) or check HOST:PORT") from exc
+    return session
+
+
 class SparkEngine:
     """Runs detector SQL on Spark; intermediate tables are checkpointed temp views."""
 
@@ -86,8 +113,10 @@ class SparkEngine:
 
     def __init__(self, dataset: str | Path | None = None, master: str = "local[*]",
                  session: SparkSession | None = None, conf: dict[str, str] | None = None):
-        # Stopped on close only if this engine started it (not a caller's or the active one).
-        self._owned = session is None and _session_class().getActiveSession() is None
+        # Stopped on close only if this engine started it (not a caller's or the active one);
+        # a Spark Connect session is this client's alone (stopping it leaves the server up).
+        self._owned = session is None and (master.startswith("sc://")
+                                           or _session_class().getActiveSession() is None)
         if session is not None:
             for key, value in REQUIRED_CONF.items():
                 session.conf.set(key, value)
@@ -100,7 +129,7 @@ class SparkEngine:
     # -- inputs -------------------------------------------------------------------------
     def load_dataset(self, dataset: str | Path) -> None:
         """Make the dataset's tables (positions, vessel_reports) queryable under their names."""
-        root = Path(dataset)
+        root = Path(dataset).resolve()  # absolute: a Spark Connect server has its own working folder
         if not (root / "positions").is_dir():
             raise ConfigError(f"{root} is not a shadowtrace dataset (no positions/ folder)",
                               hint="write one with: shadowtrace ingest FILES --to DIR")
@@ -189,3 +218,14 @@ def _naive_utc(table: pa.Table) -> pa.Table:
         for col in table.columns
     ]
     return pa.table(columns, names=table.column_names)
+
+
+def _check_reachable(url: str, timeout_s: float = 10.0) -> None:
+    """Fail fast on a Spark Connect URL nobody listens on (the client would retry for minutes)."""
+    parsed = urlsplit(url.split(";", 1)[0])
+    host, port = parsed.hostname or "localhost", parsed.port or 15002
+    try:
+        socket.create_connection((host, port), timeout=timeout_s).close()
+    except OSError as exc:
+        raise ConfigError(f"no Spark Connect server at {host}:{port} ({url}): {exc}",
+                          hint="start one (Spark's sbin/start-connect-server.sh) or check HOST:PORT") from exc

@@ -21,7 +21,7 @@ from importlib.resources import files
 import duckdb
 import pyarrow as pa
 
-from shadowtrace.screen.ais_identity import flag_iso2
+from shadowtrace.screen.ais_identity import IDENTITY_VESSELS, flag_iso2, identity_tables
 from shadowtrace.store.insert import insert_arrow
 
 
@@ -240,18 +240,19 @@ def score_vessels(con: duckdb.DuckDBPyConnection, params: RiskParams | None = No
                    list_has_any(coalesce(e.topics, []), ['mare.shadow', 'sanction.linked', 'poi', 'export.risk'])
                    OR l.kind = 'watchlist'
             FROM screen_matches m JOIN lists l USING (list_id)
-            JOIN list_entities e ON e.list_id = m.list_id AND e.entity_id = m.entity_id""").fetchall():
+            JOIN list_entities e ON e.list_id = m.list_id AND e.entity_id = m.entity_id
+            ORDER BY m.mmsi, m.match_id""").fetchall():
         matches[row[0]].append(row[1:])
     exposures: dict[int, list[tuple]] = defaultdict(list)
     for row in con.execute(
-            "SELECT mmsi, exposure_id, kind, percent, details, event_id FROM screen_exposures").fetchall():
+            "SELECT mmsi, exposure_id, kind, percent, details, event_id FROM screen_exposures ORDER BY mmsi, exposure_id").fetchall():
         exposures[row[0]].append(row[1:])
     events: dict[int, dict[str, list[tuple[str, float, dict]]]] = defaultdict(lambda: defaultdict(list))
     for mmsi, event_id, kind, confidence, details in con.execute(
-            "SELECT mmsi, event_id, type, confidence, details FROM events ORDER BY start").fetchall():
+            "SELECT mmsi, event_id, type, confidence, details FROM events ORDER BY start, event_id").fetchall():
         events[mmsi][kind].append((event_id, confidence, json.loads(details)))
-    vessels = [r[0] for r in con.execute(
-        "SELECT mmsi FROM positions UNION SELECT mmsi FROM vessel_reports").fetchall()]
+    with identity_tables(con):
+        vessels = [r[0] for r in con.execute(f"SELECT DISTINCT mmsi FROM {IDENTITY_VESSELS}").fetchall()]
     out = []
     for mmsi in vessels:
         reasons = (_match_reasons(matches.get(mmsi, []), params)

@@ -3,7 +3,8 @@ each with when it was first and last broadcast and one report row that proves it
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -80,8 +81,8 @@ def flag_iso2(mmsi: int) -> str | None:
 
 
 _VALUES_SQL = """
-SELECT mmsi, '{kind}' AS kind, CAST({column} AS VARCHAR) AS value, min(ts), max(ts), count(*),
-       arg_min(ingest_id || ':' || source_line, ts)
+SELECT mmsi, '{kind}' AS kind, CAST({column} AS VARCHAR) AS value, min(ts) AS first_ts,
+       max(ts) AS last_ts, count(*) AS reports, arg_min(ingest_id || ':' || source_line, ts) AS evidence
 FROM vessel_reports WHERE {column} IS NOT NULL {where}
 GROUP BY mmsi, {column}
 """
@@ -96,8 +97,65 @@ def _identity_sql(where: str) -> tuple[str, str]:
         _VALUES_SQL.format(kind="callsign", column="callsign", where=where),
         _VALUES_SQL.format(kind="ship_type", column="ship_type", where=where),
     ])
-    seen = f"SELECT mmsi, min(ts), max(ts) FROM positions WHERE TRUE {where} GROUP BY mmsi"
+    seen = f"SELECT mmsi, min(ts) AS first_ts, max(ts) AS last_ts FROM positions WHERE TRUE {where} GROUP BY mmsi"
     return values, seen
+
+
+# Per-vessel tables screening reads (TEMP tables of the store's connection): every value each
+# vessel broadcast with its span and evidence, the span of its positions, and every MMSI seen.
+# Small (rows per vessel and value), so they can come from any engine over any volume.
+IDENTITY_VALUES = "ais_identity_values"
+IDENTITY_SEEN = "ais_identity_seen"
+IDENTITY_VESSELS = "ais_identity_vessels"
+_REPORTED_SQL = "SELECT DISTINCT mmsi FROM vessel_reports"
+
+
+def _has_identity_tables(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?",
+                            [IDENTITY_VALUES]).fetchall()[0][0])
+
+
+@contextmanager
+def identity_tables(con: duckdb.DuckDBPyConnection, engine: Engine | None = None) -> Iterator[None]:
+    """The per-vessel identity tables in ``con`` for the duration of the block: computed from the
+    store's own tables, or by ``engine`` (DuckDB or Spark over a Parquet dataset) and collected.
+    Inside an enclosing block the tables it made are used as they are."""
+    if engine is None and _has_identity_tables(con):
+        yield
+        return
+    values, seen = _identity_sql("")
+    if engine is None:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {IDENTITY_VALUES} AS {values}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {IDENTITY_SEEN} AS {seen}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {IDENTITY_VESSELS} AS {_REPORTED_SQL}")
+    else:
+        for name, query in ((IDENTITY_VALUES, values), (IDENTITY_SEEN, seen), (IDENTITY_VESSELS, _REPORTED_SQL)):
+            con.register("_identity_collected", engine.query_arrow(query))
+            try:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _identity_collected")
+            finally:
+                con.unregister("_identity_collected")
+    # every vessel: positions' MMSIs and static reports' MMSIs
+    con.execute(f"INSERT INTO {IDENTITY_VESSELS} SELECT mmsi FROM {IDENTITY_SEEN} "
+                f"EXCEPT SELECT mmsi FROM {IDENTITY_VESSELS}")
+    try:
+        yield
+    finally:
+        for name in (IDENTITY_VALUES, IDENTITY_SEEN, IDENTITY_VESSELS):
+            con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def read_identities(con: duckdb.DuckDBPyConnection, mmsis: list[int]) -> dict[int, AisIdentity]:
+    """The identities of ``mmsis`` from the tables of :func:`identity_tables`."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _wanted AS SELECT unnest(?::INTEGER[]) AS mmsi", [mmsis])
+    try:
+        seen = con.execute(f"SELECT mmsi, first_ts, last_ts FROM {IDENTITY_SEEN} SEMI JOIN _wanted USING (mmsi)")
+        seen_rows = seen.fetchall()
+        values = con.execute(f"""SELECT mmsi, kind, value, first_ts, last_ts, reports, evidence
+                                 FROM {IDENTITY_VALUES} SEMI JOIN _wanted USING (mmsi)""").fetchall()
+        return _identities(seen_rows, values)
+    finally:
+        con.execute("DROP TABLE IF EXISTS _wanted")
 
 
 def _identities(seen: Iterable[tuple], rows: Iterable[tuple]) -> dict[int, AisIdentity]:

@@ -23,7 +23,14 @@ import pyarrow as pa
 from rapidfuzz import fuzz
 
 from shadowtrace.identifiers import name_key, name_numbers, name_tokens
-from shadowtrace.screen.ais_identity import AisIdentity, Used, load_identities
+from shadowtrace.screen.ais_identity import (
+    IDENTITY_VALUES,
+    IDENTITY_VESSELS,
+    AisIdentity,
+    Used,
+    identity_tables,
+    read_identities,
+)
 from shadowtrace.store.insert import insert_arrow
 
 
@@ -102,16 +109,18 @@ def _blocks(key: str, counts: Counter[str], limit: int) -> set[str]:
 
 def candidates(con: duckdb.DuckDBPyConnection, params: MatchParams) -> list[tuple[int, int, str]]:
     """(mmsi, list_id, entity_id) pairs sharing an IMO, an MMSI, a call sign or a name block."""
-    _candidates_table(con, params)
-    try:
-        return con.execute("SELECT mmsi, list_id, entity_id FROM _candidates").fetchall()
-    finally:
-        con.execute("DROP TABLE IF EXISTS _candidates")
+    with identity_tables(con):
+        _candidates_table(con, params)
+        try:
+            return con.execute("SELECT mmsi, list_id, entity_id FROM _candidates").fetchall()
+        finally:
+            con.execute("DROP TABLE IF EXISTS _candidates")
 
 
 def _candidates_table(con: duckdb.DuckDBPyConnection, params: MatchParams) -> None:
     """The candidate pairs into TEMP TABLE _candidates (mmsi, list_id, entity_id), left in
-    DuckDB: there can be millions, most of which need not reach Python."""
+    DuckDB: there can be millions, most of which need not reach Python. Reads the vessels'
+    values from the tables of :func:`identity_tables`."""
     list_names = con.execute(
         "SELECT DISTINCT i.list_id, i.entity_id, i.norm FROM list_identifiers i WHERE i.kind = 'name'"
     ).fetchall()
@@ -122,7 +131,7 @@ def _candidates_table(con: duckdb.DuckDBPyConnection, params: MatchParams) -> No
             token_count[f"p:{prefix}"] += 1
     limit = max(20, int(params.block_token_max_share * max(1, len(list_names))))
     list_blocks = [(lid, eid, b) for lid, eid, key in list_names for b in _blocks(key, token_count, limit)]
-    ais_names = con.execute("SELECT DISTINCT mmsi, name FROM vessel_reports WHERE name IS NOT NULL").fetchall()
+    ais_names = con.execute(f"SELECT DISTINCT mmsi, value FROM {IDENTITY_VALUES} WHERE kind = 'name'").fetchall()
     ais_blocks = [(m, b) for m, n in ais_names if (k := name_key(n)) for b in _blocks(k, token_count, limit)]
     con.register("_list_blocks", pa.table({
         "list_id": [r[0] for r in list_blocks], "entity_id": [r[1] for r in list_blocks],
@@ -130,20 +139,20 @@ def _candidates_table(con: duckdb.DuckDBPyConnection, params: MatchParams) -> No
     con.register("_ais_blocks", pa.table({
         "mmsi": pa.array([r[0] for r in ais_blocks], pa.int32()), "block": [r[1] for r in ais_blocks]}))
     try:
-        con.execute("""
+        con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _candidates AS
             SELECT DISTINCT a.mmsi, l.list_id, l.entity_id
-            FROM (SELECT DISTINCT mmsi, lpad(CAST(imo AS VARCHAR), 7, '0') AS norm
-                  FROM vessel_reports WHERE imo IS NOT NULL AND imo <> 0) a
+            FROM (SELECT DISTINCT mmsi, lpad(value, 7, '0') AS norm
+                  FROM {IDENTITY_VALUES} WHERE kind = 'imo') a
             JOIN list_identifiers l ON l.kind = 'imo' AND l.role <> 'invalid' AND l.norm = a.norm
             UNION
             SELECT DISTINCT m.mmsi, l.list_id, l.entity_id
-            FROM (SELECT DISTINCT mmsi FROM positions UNION SELECT DISTINCT mmsi FROM vessel_reports) m
+            FROM {IDENTITY_VESSELS} m
             JOIN list_identifiers l ON l.kind = 'mmsi' AND l.norm = CAST(m.mmsi AS VARCHAR)
             UNION
             SELECT DISTINCT a.mmsi, l.list_id, l.entity_id
-            FROM (SELECT DISTINCT mmsi, regexp_replace(upper(callsign), '[^A-Z0-9]', '', 'g') AS norm
-                  FROM vessel_reports WHERE callsign IS NOT NULL) a
+            FROM (SELECT DISTINCT mmsi, regexp_replace(upper(value), '[^A-Z0-9]', '', 'g') AS norm
+                  FROM {IDENTITY_VALUES} WHERE kind = 'callsign') a
             JOIN list_identifiers l ON l.kind = 'callsign' AND l.norm = a.norm AND length(a.norm) >= 4
             UNION  -- removes duplicates: a DISTINCT of its own here would de-duplicate millions twice
             SELECT a.mmsi, l.list_id, l.entity_id
@@ -366,12 +375,17 @@ def _identifier_pairs(identities: dict[int, AisIdentity],
 def match_vessels(con: duckdb.DuckDBPyConnection, params: MatchParams | None = None) -> list[Match]:
     """Every match at or above ``params.min_score``, best first per vessel."""
     params = params or MatchParams()
+    with identity_tables(con):
+        return _match_vessels(con, params)
+
+
+def _match_vessels(con: duckdb.DuckDBPyConnection, params: MatchParams) -> list[Match]:
     _candidates_table(con, params)
     try:
         mmsis = [r[0] for r in con.execute("SELECT DISTINCT mmsi FROM _candidates ORDER BY mmsi").fetchall()]
         if not mmsis:
             return []
-        identities = load_identities(con, mmsis)
+        identities = read_identities(con, mmsis)
         listed = load_listed(con, con.execute("SELECT DISTINCT list_id, entity_id FROM _candidates").fetchall())
         if _without_identifier_ceiling(params) < params.min_score:
             # With these weights a name (with flag and ship type) alone stays below min_score, so

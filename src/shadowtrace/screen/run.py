@@ -8,7 +8,9 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
+from shadowtrace.engine.base import Engine
 from shadowtrace.risk.score import RiskParams, score_vessels, store_scores
+from shadowtrace.screen.ais_identity import identity_tables
 from shadowtrace.screen.contacts import contact_exposures
 from shadowtrace.screen.match import MatchParams, match_vessels, store_matches
 from shadowtrace.screen.ownership import Exposure, ownership_exposures
@@ -45,7 +47,18 @@ def store_exposures(con: duckdb.DuckDBPyConnection, exposures: list[Exposure]) -
 
 
 def screen(con: duckdb.DuckDBPyConnection, match_params: MatchParams | None = None,
-           screen_params: ScreenParams | None = None, risk_params: RiskParams | None = None) -> ScreenSummary:
+           screen_params: ScreenParams | None = None, risk_params: RiskParams | None = None,
+           engine: Engine | None = None) -> ScreenSummary:
+    """Screen every vessel and store matches, exposures and scores in ``con``'s store. The
+    vessels' identities come from the store's positions and static reports, or, with
+    ``engine``, are aggregated by that engine (e.g. Spark over a Parquet dataset) and collected:
+    one row per vessel and broadcast value. Lists and events are read from the store."""
+    with identity_tables(con, engine):
+        return _screen(con, match_params, screen_params, risk_params)
+
+
+def _screen(con: duckdb.DuckDBPyConnection, match_params: MatchParams | None,
+            screen_params: ScreenParams | None, risk_params: RiskParams | None) -> ScreenSummary:
     match_params = match_params or MatchParams()
     screen_params = screen_params or ScreenParams()
     matches = match_vessels(con, match_params)
