@@ -106,7 +106,7 @@ def watched(scenario, screened, tmp_path_factory: pytest.TempPathFactory):
         watcher = Watcher(db, server.url, con=con, sinks=[JsonLinesSink(out)],
                           options=WatchOptions(commit_every_s=0.2, detect_every_s=5, screen_every_s=0,
                                                stop_when_idle_s=3),
-                          live=LiveParams(window_hours=18))
+                          live=LiveParams(window_hours=12))
         watcher.source.backoff.first_s = 0.05
         stats = watcher.run()
         source = watcher.source.stats.as_dict()

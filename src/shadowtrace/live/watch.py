@@ -2,7 +2,7 @@
 
 One loop on one thread owns the store connection: it takes chunks from the source's queue,
 commits them every `commit_every_s` (or `commit_every_lines`), runs the detectors over the
-sliding window every `detect_every_s` of wall time or `window_hours / 4` of data time
+sliding window every `detect_every_s` of wall time or `window_hours / 2` of data time
 (whichever comes first; a replay at full speed is still seen in overlapping windows),
 re-screens the vessels when new static data arrived (at most every `screen_every_s`), and
 hands new alerts to the sinks. Memory is bounded: the queue has a fixed size, the reader
@@ -169,7 +169,7 @@ class Watcher:
                 data_us = self.feed.newest_us
                 if data_us is not None and data_us != self._detected_us and not self.feed.staged_lines and (
                         self._detected_us is None or self._data_due() or now - last_detect >= self._detect_interval()):
-                    # Screen at the first run, each quarter window of data (fast replays) and
+                    # Screen at the first run, each half window of data (fast replays) and
                     # every screen_every_s (a live feed).
                     screen_due = (self._screened_reports < 0 or self._data_due()
                                   or now - last_screen >= opts.screen_every_s)
@@ -200,21 +200,24 @@ class Watcher:
         return self.stats
 
     def _detect_interval(self) -> float:
-        """Wall seconds between runs: `detect_every_s`, or as long as the last run took when
-        that is longer, so storing the feed always gets at least half the time."""
+        """Wall seconds between runs: `detect_every_s`, or twice as long as the last run took
+        when more, so storing the feed always gets at least two thirds of the time."""
         last = self.stats.last_run
-        return max(self.options.detect_every_s, last.seconds if last is not None else 0.0)
+        return max(self.options.detect_every_s, 2 * last.seconds if last is not None else 0.0)
 
     def _data_due(self) -> bool:
-        """A quarter of the window's span of data arrived since the last detection run: run
-        now, so a replay faster than real time is still seen in overlapping windows."""
+        """Half the window's span of data arrived since the last detection run: run now, so a
+        replay faster than real time is still seen in overlapping windows. Every event is
+        complete within hours of its start (the longest threshold is ais_gap's 6 h; longer
+        events are carried by their stored start), so each start is inside a window that
+        also holds its completion; each position is detected about twice."""
         newest = self.feed.newest_us
         if newest is None:
             return False
         if self._first_us is None:
             self._first_us = newest
         since = self._detected_us if self._detected_us is not None else self._first_us
-        return newest - since >= int(self.detector.live.window_hours * 3600e6 / 4)
+        return newest - since >= int(self.detector.live.window_hours * 3600e6 / 2)
 
     def _commit(self, final: bool = False) -> None:
         before = self.feed.counts.positions_added
