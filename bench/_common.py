@@ -120,7 +120,19 @@ def measure_tree(body: str, timeout: float = 3600, watch: dict[str, Path] | None
         err.seek(0)
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
     if proc.returncode != 0 or "BENCH{" not in stdout:
-        raise RuntimeError(f"benchmark step failed ({proc.returncode}):\n{stderr[-3000:]}")
+        raise RuntimeError(f"benchmark step failed ({proc.returncode}):\n{error_summary(stderr)}")
     # Not always at the start of a line: DuckDB's progress bar writes to stdout without one.
     line = stdout[stdout.rindex("BENCH{") + 5:].splitlines()[0]
     return {**json.loads(line), **sampled}
+
+
+def error_summary(stderr: str, max_lines: int = 12) -> str:
+    """A failed step's cause and last words: the first distinct error lines (a JVM's
+    "Caused by: ...OutOfMemoryError" sits far above its stack's end), then the tail."""
+    causes: list[str] = []
+    for line in stderr.splitlines():
+        text = line.strip()[:300]
+        if ("Error" in text or "Exception" in text or text.startswith("step ")) and not text.startswith("at ") \
+                and text not in causes:
+            causes.append(text)
+    return "\n".join(causes[:max_lines] + ["..."] + causes[-max_lines:] + ["--- tail ---", stderr[-1500:]])

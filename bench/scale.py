@@ -130,15 +130,20 @@ def duckdb_step(data: Path, work: Path, memory_limit: str) -> dict[str, Any]:
     """, watch={"spill": spill})
 
 
-def spark_step(data: Path, work: Path, driver_memory: str, timeout: float) -> dict[str, Any]:
+def spark_step(data: Path, work: Path, rows: int, driver_memory: str, timeout: float) -> dict[str, Any]:
     local = work / "spark-local"
     local.mkdir(exist_ok=True)
-    conf = {**SPARK_CONF, "spark.driver.memory": driver_memory, "spark.local.dir": str(local)}
+    conf = {**SPARK_CONF, "spark.driver.memory": driver_memory, "spark.local.dir": str(local),
+            # about 2M rows a shuffle partition (8 up to 16M rows); adaptive execution coalesces
+            "spark.sql.shuffle.partitions": str(max(8, rows // 2_000_000))}
     return measure_tree(f"""
+        import sys, time
         from shadowtrace.detect.run import detect_events
         from shadowtrace.engine import get_engine
         engine = get_engine("spark", master="local[2]", dataset={str(data)!r}, conf={conf!r})
-        report = detect_events(engine)
+        def step(name):  # which step a failure or a timeout came in
+            print(f"step {{name}} at {{time.strftime('%H:%M:%S')}}", file=sys.stderr, flush=True)
+        report = detect_events(engine, progress=step)
         engine.close()
         extra = {{"events": report.counts, "seconds": {{k: round(v, 2) for k, v in report.seconds.items()}}}}
     """, timeout=timeout, watch={"spill": local})
@@ -183,13 +188,13 @@ def run_size(rows: int, args: argparse.Namespace) -> dict[str, Any]:
             plan.append(("duckdb", lambda: duckdb_step(data, work, args.memory_limit)))
         skip_spark = "spark" in args.engines and rows > args.spark_max_rows
         if "spark" in args.engines and not skip_spark:
-            plan.append(("spark", lambda: spark_step(data, work, args.spark_driver_memory, args.spark_timeout)))
+            plan.append(("spark", lambda: spark_step(data, work, positions, args.spark_driver_memory, args.spark_timeout)))
         for name, step in plan:
             before = load()
             try:
                 result = step()
             except RuntimeError as exc:  # a failed step is a result too
-                result = {"failed": str(exc)[-1500:]}
+                result = {"failed": str(exc)[:6000]}
             result["load_before"], result["load_after"] = before, load()
             for folder in ("spill-floor", "spill-duckdb", "spark-local", "floor.duckdb", "floor.duckdb.wal",
                            "events.duckdb", "events.duckdb.wal"):
