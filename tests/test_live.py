@@ -278,8 +278,22 @@ def test_sigkill_and_restart_lose_and_duplicate_nothing(tmp_path: Path) -> None:
                 written += 100
                 time.sleep(0.05)
 
+    # Wait for the watcher to be up (start-up takes seconds on a loaded machine), feed it half,
+    # and kill it once something is committed: the store or its write-ahead log has grown.
+    assert proc.stderr is not None
+    started = proc.stderr.readline().decode()
+    assert "watching" in started, started + proc.stderr.read().decode()
+    wal = db.with_name(db.name + ".wal")
+    size_at_start = db.stat().st_size
+
+    def committed_something() -> bool:
+        return (wal.exists() and wal.stat().st_size > 0) or db.stat().st_size > size_at_start
+
     append(len(lines) // 2)
-    time.sleep(1.5)  # some commits and detection runs happen
+    deadline = time.monotonic() + 60
+    while not committed_something() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)  # some more commits and detection runs happen
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
     assert proc.returncode == -signal.SIGKILL
