@@ -6,6 +6,11 @@ the checksum, an epoch or ISO time before the sentence, or the caller's default.
 Multi-sentence messages are reassembled; type 24 parts A and B are joined into one
 vessel report. Single-sentence position reports are decoded in bulk (ais_fast),
 everything else by pyais.
+
+Lines are read a chunk at a time (nmea_chunk): the common shapes are matched, checksummed
+and timed for the whole chunk at once, and one loop in line order does what depends on
+order. The per-line path (`chunked=False`) is the reference it must agree with, and reads
+whatever the chunk path leaves to it.
 """
 
 from __future__ import annotations
@@ -16,13 +21,14 @@ import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any, TextIO
 
 import numpy as np
 import pyais
 import pyarrow as pa
 
-from shadowtrace.ingest import ais_fast
+from shadowtrace.ingest import ais_fast, nmea_chunk
 from shadowtrace.ingest.batch import POSITION_STAGE, REJECT_STAGE, REPORT_STAGE, Batch
 
 EPOCH = dt.datetime(1970, 1, 1)
@@ -31,6 +37,10 @@ POSITION_TYPES = {1, 2, 3, 18, 19, 27}
 REPORT_TYPES = {5, 19, 24}
 TYPE24_PAIRING_S = 600  # parts A and B of one vessel further apart than this stay separate
 MULTIPART_MAX_LINES = 50  # a fragment not completed within this many lines is abandoned
+CHUNK_LINES = 8192  # lines read() hands to the chunk path at once (cache-sized)
+# The chunk path keeps decoded static reports for the chunks after (vessels repeat theirs
+# unchanged every few minutes), up to this many, then drops them all at once.
+STATICS_KEPT = 4096
 
 
 def epoch_us(value: str) -> int | None:
@@ -43,6 +53,24 @@ def epoch_us(value: str) -> int | None:
         return int(round(number * 1_000_000))
     if _MIN_S * 1000 <= number <= _MAX_S * 1000:
         return int(round(number * 1000))
+    return None
+
+
+def _epoch_us_integers(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """epoch_us of many whole numbers (below 2**53, exact as doubles): (values, valid)."""
+    seconds = (numbers >= _MIN_S) & (numbers <= _MAX_S)
+    millis = (numbers >= _MIN_S * 1000) & (numbers <= _MAX_S * 1000)
+    return np.where(seconds, numbers * 1_000_000, numbers * 1000), seconds | millis
+
+
+def _trailing_us(trailing: str) -> int | None:
+    """An epoch column after the checksum: the first numeric field that is a plausible time."""
+    for item in trailing.split(","):
+        item = item.strip()
+        if item and item[0].isdigit():
+            value = epoch_us(item)
+            if value is not None:
+                return value
     return None
 
 
@@ -77,6 +105,15 @@ _FRAGMENT = re.compile(
     r"(?:\\([^\\]*)\\)?(!(([A-Z]{2}VD[MO]),([2-9]),([1-9]),(\d?),([^,]?),[0-9:;<=>?@A-W`a-w]*,\d)\*([0-9A-Fa-f]{2}))(.*)"
 )
 _TAG_TIME = re.compile(r"(?:^|,)c:(\d+(?:\.\d+)?)")
+
+
+def _tag_us(tag: str) -> int | None:
+    """A tag block's time as the fast paths read it: its first c: field with digits."""
+    stamp = _TAG_TIME.search(tag)
+    return epoch_us(stamp.group(1)) if stamp is not None else None
+
+
+_CLOCK = nmea_chunk.Clock(_tag_us, _trailing_us, _epoch_us_integers)
 
 
 def _parse_tag_block(tag: str) -> dict[str, str]:
@@ -122,25 +159,44 @@ class NmeaReader:
     default_ts_us: int | None = None
     batch_lines: int = 200_000
     broken: BaseException | None = None
+    chunked: bool = True  # False: the per-line reference path
+    min_chunk: int = 128  # fewer lines than this are read line by line (cheaper for so few)
     _pghp_us: int | None = None
     _multipart: dict[tuple[str, str], _Pending] = field(default_factory=dict)
     _type24a: dict[int, tuple[dict[str, Any], int, str]] = field(default_factory=dict)
+    # decode_static results of the chunk path, by (payload, fill)
+    _statics: dict[tuple[str, int], dict[str, object]] = field(default_factory=dict)
 
     def read(self, stream: TextIO, progress: Any = None) -> Iterator[Batch]:
         """Batches of staged rows; a stream that breaks off (truncated archive) ends the
         reading, keeps what came before, and leaves the cause in `self.broken`."""
-        builder = _BatchBuilder()
+        builder = self._builder()
         line_no = 0
+        chunk: list[str] = []
+        # A chunk never crosses a batch boundary, so batches end where the per-line path's do.
+        room = min(CHUNK_LINES, self.batch_lines) if self.chunked else 1
         try:
             for line in stream:
-                line_no += 1
-                self._line(line, line_no, builder)
+                chunk.append(line)
+                if len(chunk) < room:
+                    continue
+                lines, chunk = chunk, []
+                self._lines(lines, line_no + 1, builder)
+                line_no += len(lines)
                 if builder.lines >= self.batch_lines:
                     if progress is not None:
                         progress(builder.lines)
                     yield builder.build()
-                    builder = _BatchBuilder()
+                    builder = self._builder()
+                if self.chunked:
+                    room = min(CHUNK_LINES, self.batch_lines - builder.lines)
+            lines, chunk = chunk, []
+            self._lines(lines, line_no + 1, builder)
+            line_no += len(lines)
         except (EOFError, OSError, zlib.error) as exc:
+            lines, chunk = chunk, []  # what was read before the break still counts
+            self._lines(lines, line_no + 1, builder)
+            line_no += len(lines)
             self.broken = exc
             builder.reject(line_no + 1, "", f"truncated_input: {type(exc).__name__}")
             builder.lines += 1
@@ -152,22 +208,21 @@ class NmeaReader:
     def read_lines(self, lines: list[str], first_line_no: int) -> Batch:
         """One batch from a chunk of a live stream. Fragments and type 24 parts waiting for
         their other half carry over to the next chunk (see `pending_first_line`)."""
-        builder = _BatchBuilder()
-        for offset, line in enumerate(lines):
-            self._line(line, first_line_no + offset, builder)
+        builder = self._builder()
+        self._lines(lines, first_line_no, builder)
         return builder.build()
 
     def finish(self) -> Batch:
         """What is still waiting (unfinished fragments are rejected, lone type 24 parts
         reported), as at the end of a file."""
-        builder = _BatchBuilder()
+        builder = self._builder()
         self._flush_pending(builder)
         return builder.build()
 
     def release_stale(self, now_us: int) -> Batch:
         """Report type 24 part A messages whose part B can no longer pair (older than
         TYPE24_PAIRING_S before `now_us`), as the end of a file would."""
-        builder = _BatchBuilder()
+        builder = self._builder()
         for mmsi, (row, line_no, raw) in list(self._type24a.items()):
             if row["ts"] < now_us - TYPE24_PAIRING_S * 1_000_000:
                 del self._type24a[mmsi]
@@ -181,9 +236,58 @@ class NmeaReader:
         firsts += [line_no for _, line_no, _ in self._type24a.values()]
         return min(firsts) if firsts else None
 
+    def _builder(self) -> _BatchBuilder:
+        """A builder for the next batch; the chunk path's share the decoded static reports."""
+        if len(self._statics) > STATICS_KEPT:
+            self._statics.clear()
+        return _BatchBuilder(self._statics if self.chunked else None)
+
+    # -- a chunk of lines -----------------------------------------------------------
+    def _lines(self, lines: list[str], first_line_no: int, out: _BatchBuilder) -> None:
+        """Read lines numbered from first_line_no: the chunk path when it can, else line by line."""
+        chunk = self.chunked and len(lines) >= max(1, self.min_chunk)
+        scan = nmea_chunk.scan(lines, _CLOCK) if chunk else None
+        if scan is None:
+            for offset, line in enumerate(lines):
+                self._line(line, first_line_no + offset, out)
+            return
+        out.lines += len(lines)
+        out.blank_lines += scan.blank_lines
+        texts = scan.texts
+        fast_times: dict[int, int | None] = {}
+        # Only what depends on order: pairing state, $PGHP times, lines of other shapes.
+        for (i, kind, ok, ctime, trail, total, num, seq, channel, sentence,
+             ctime2, trail2, sentence2, payload) in scan.events:
+            line_no = first_line_no + i
+            if kind == nmea_chunk.GENERAL:
+                self._sentence(lines[i], line_no, out)
+            elif kind == nmea_chunk.FAST:  # no tag-block time: as _fast_time
+                fast_times[i] = self._carried_time(trail)
+            elif kind == nmea_chunk.PAIR:  # both lines' times, in order: a $PGHP time goes once
+                ts = ctime if ctime is not None else self._carried_time(trail)
+                ts2 = ctime2 if ctime2 is not None else self._carried_time(trail2)
+                self._pair(seq, channel, [sentence, sentence2], line_no, [texts[i], texts[i + 1]],
+                           ts if ts is not None else ts2, payload, out)
+            elif not ok:  # a fragment, as _common_fragment
+                out.reject(line_no, texts[i], "bad_checksum")
+            else:
+                ts = ctime if ctime is not None else self._carried_time(trail)
+                self._fragment(total, num, seq, channel, sentence, line_no, texts[i], ts, out)
+        out.fast_blocks.append(scan.fast_rows(first_line_no, fast_times))
+
+    def _carried_time(self, trailing_us: int | None) -> int | None:
+        """_time_of for a line without tag-block time or prefix, its trailing time given."""
+        if self._pghp_us is not None:
+            value, self._pghp_us = self._pghp_us, None
+            return value
+        return trailing_us if trailing_us is not None else self.default_ts_us
+
     # -- one line -------------------------------------------------------------------
     def _line(self, line: str, line_no: int, out: _BatchBuilder) -> None:
         out.lines += 1
+        self._sentence(line, line_no, out)
+
+    def _sentence(self, line: str, line_no: int, out: _BatchBuilder) -> None:
         text = line.strip()
         if not text or text[0] == "#":  # blank line or comment
             out.blank_lines += 1
@@ -269,13 +373,8 @@ class NmeaReader:
 
     def _fast_time(self, tag: str | None, trailing: str) -> int | None:
         """Reception time of a fast-path line: its tag block's c:, else as _time_of."""
-        if tag is not None:
-            stamp = _TAG_TIME.search(tag)
-            if stamp is not None:
-                value = epoch_us(stamp.group(1))
-                if value is not None:
-                    return value
-        return self._time_of({}, "", trailing)
+        value = _tag_us(tag) if tag is not None else None
+        return value if value is not None else self._time_of({}, "", trailing)
 
     def _time_of(self, tags: dict[str, str], prefix: str, trailing: str) -> int | None:
         if "c" in tags:
@@ -285,12 +384,9 @@ class NmeaReader:
         if self._pghp_us is not None:
             value, self._pghp_us = self._pghp_us, None
             return value
-        for item in trailing.split(","):
-            item = item.strip()
-            if item and item[0].isdigit():
-                value = epoch_us(item)
-                if value is not None:
-                    return value
+        value = _trailing_us(trailing)
+        if value is not None:
+            return value
         if prefix:
             value = epoch_us(prefix) if prefix[0].isdigit() and prefix.isdigit() else None
             if value is None:
@@ -341,7 +437,22 @@ class NmeaReader:
             del self._multipart[key]
             out.fragments += total - 1
             self._decode(pending.sentences, pending.lines, pending.raws, pending.ts, out)
-        # stale fragments elsewhere are abandoned lazily
+        self._abandon_stale(line_no, out)
+
+    def _pair(
+        self, seq: str, channel: str, sentences: list[str], line_no: int, raws: list[str],
+        ts: int | None, payload: str, out: _BatchBuilder,
+    ) -> None:
+        """_fragment of part 1 (line_no) and part 2 (the next line) of a two-sentence message."""
+        key = (seq, channel)
+        if key in self._multipart:  # a new message started before the old one finished
+            self._abandon(key, out)
+        out.fragments += 1
+        self._decode(sentences, [line_no, line_no + 1], raws, ts, out, payload)
+        self._abandon_stale(line_no + 1, out)
+
+    def _abandon_stale(self, line_no: int, out: _BatchBuilder) -> None:
+        """Stale fragments elsewhere are abandoned lazily."""
         if len(self._multipart) > 8:
             for old_key, old in list(self._multipart.items()):
                 if line_no - old.started > MULTIPART_MAX_LINES:
@@ -362,8 +473,9 @@ class NmeaReader:
     # -- decoding through pyais -----------------------------------------------------
     def _decode(
         self, sentences: list[str], lines: list[int], raws: list[str], ts: int | None,
-        out: _BatchBuilder,
+        out: _BatchBuilder, payload: str | None = None,
     ) -> None:
+        """One message from its sentences (`payload`: theirs joined, when known)."""
         raw = "\n".join(raws)
         line_no = lines[0]
         if ts is None:
@@ -372,13 +484,22 @@ class NmeaReader:
             for extra_line, extra_raw in zip(lines[1:], raws[1:]):
                 out.reject(extra_line, extra_raw, "missing_time")
             return
-        payload = "".join(s.split(",")[5] for s in sentences)
+        if payload is None:
+            payload = "".join(s.split(",")[5] for s in sentences)
         if payload[:1] in ("5", "H"):
             fill = sentences[-1].split(",")[6].split("*")[0]
-            static = ais_fast.decode_static(payload, int(fill) if fill.isdigit() else 0)
+            fill_bits = int(fill) if fill.isdigit() else 0
+            key, known = (payload, fill_bits), out.statics
+            static = known.get(key) if known is not None else None
+            if static is None:
+                if known is not None and ais_fast.type5_fits(payload, fill_bits):
+                    out.defer_static(key, ts, line_no, raw)  # decoded with the others at build()
+                    return
+                static = ais_fast.decode_static(payload, fill_bits)
+                if static is not None and known is not None:
+                    known[key] = static
             if static is not None:
-                report = {k: static[k] for k in _STATIC_KEYS}
-                report["ts"], report["_part"] = ts, static["part"]
+                report = _static_row(static, ts)
                 if report["msg_type"] == 24:
                     self._type24(report, line_no, raw, out)
                 else:
@@ -426,10 +547,10 @@ class NmeaReader:
         out.report(report, line_no, raw)
 
 
-_STATIC_KEYS = (
-    "mmsi", "imo", "name", "callsign", "ship_type", "to_bow", "to_stern", "to_port",
-    "to_starboard", "draught", "destination", "eta", "msg_type",
-)
+def _static_row(static: dict[str, object], ts: int) -> dict[str, Any]:
+    report = dict(static)  # the report's fields, and part
+    report["ts"], report["_part"] = ts, report.pop("part")
+    return report
 
 
 def _raw_static_fields(report: dict[str, Any], payload: str, msg_type: int) -> None:
@@ -482,9 +603,14 @@ def _report_row(data: dict[str, Any], msg_type: int, ts: int) -> dict[str, Any]:
 
 
 class _BatchBuilder:
-    """Collects rows column-wise; decodes the fast-path payloads in bulk at build()."""
+    """Collects rows; decodes the fast-path payloads, and the type 5 reports the chunk path
+    defers, in bulk at build()."""
 
-    def __init__(self) -> None:
+    def __init__(self, statics: dict[tuple[str, int], dict[str, object]] | None = None) -> None:
+        # decode_static results by (payload, fill), shared with the reader; None: each static
+        # report is decoded at once (the per-line path)
+        self.statics = statics
+        self._deferred: list[tuple[int, tuple[str, int], int]] = []  # report index, key, time
         self.lines = 0
         self.blank_lines = 0
         self.fragments = 0
@@ -493,9 +619,10 @@ class _BatchBuilder:
         self.fast_rows: dict[str, list[Any]] = {
             "source_line": [], "ts": [], "body": [], "given": [], "payload": [], "raw": []
         }
+        self.fast_blocks: list[nmea_chunk.FastRows] = []  # from the chunk path
         self.positions: dict[str, list[Any]] = {name: [] for name in POSITION_STAGE.names}
-        self.reports: dict[str, list[Any]] = {name: [] for name in REPORT_STAGE.names}
-        self._report_columns = list(self.reports.items())
+        # (row, source line, raw, derived) per report; columns are made at build()
+        self.reports: list[tuple[dict[str, Any], int, str, bool]] = []
 
     def reject(self, line_no: int, raw: str, reason: str) -> None:
         self.rejects["source_line"].append(line_no)
@@ -530,31 +657,76 @@ class _BatchBuilder:
             self.positions[name].append(value)
 
     def report(self, row: dict[str, Any], line_no: int, raw: str, counted: bool = True) -> None:
-        extra = {"source_line": line_no, "raw": raw, "derived": not counted}
-        for name, column in self._report_columns:
-            column.append(extra[name] if name in extra else row.get(name))
+        self.reports.append((row, line_no, raw, not counted))
 
-    def _fast_tables(self) -> pa.Table:
+    def defer_static(self, key: tuple[str, int], ts: int, line_no: int, raw: str) -> None:
+        """A type 5 report to decode at build(), with all others, in its place."""
+        self._deferred.append((len(self.reports), key, ts))
+        self.reports.append(({}, line_no, raw, False))
+
+    def _decode_deferred(self) -> None:
+        if not self._deferred or self.statics is None:
+            return
+        statics = self.statics
+        new = list(dict.fromkeys(key for _, key, _ in self._deferred if key not in statics))
+        decoded = ais_fast.decode_static_many([p for p, _ in new], [f for _, f in new])
+        for key, static in zip(new, decoded):
+            assert static is not None, key  # each key passed type5_fits
+            statics[key] = static
+        for index, key, ts in self._deferred:
+            _, line_no, raw, derived = self.reports[index]
+            self.reports[index] = (_static_row(statics[key], ts), line_no, raw, derived)
+        self._deferred = []
+
+    def _report_columns(self) -> dict[str, list[Any]]:
+        rows = [row for row, _, _, _ in self.reports]
+        columns = {
+            "source_line": [line_no for _, line_no, _, _ in self.reports],
+            "raw": [raw for _, _, raw, _ in self.reports],
+            "derived": [derived for _, _, _, derived in self.reports],
+        }
+        for name in REPORT_STAGE.names:
+            if name not in columns:
+                columns[name] = list(map(dict.get, rows, repeat(name)))
+        return columns
+
+    def _listed_fast(self) -> nmea_chunk.FastRows:
+        """The fast rows added line by line, checksums computed in bulk."""
         rows = self.fast_rows
-        if not rows["payload"]:
-            return POSITION_STAGE.empty_table()
         bodies = rows["body"]
         joined = np.frombuffer("".join(bodies).encode("latin-1"), dtype=np.uint8)
         offsets = np.cumsum([0] + [len(b) for b in bodies[:-1]])
         computed = np.bitwise_xor.reduceat(joined, offsets)
         given = np.array([int(g, 16) if _is_hex(g) else -1 for g in rows["given"]])
-        ok = computed == given
-        no_time = np.array([t is None for t in rows["ts"]])
-        keep = ok & ~no_time
-        for i in np.nonzero(~keep)[0]:
-            self.reject(rows["source_line"][i], rows["raw"][i], "bad_checksum" if not ok[i] else "missing_time")
-        idx = np.nonzero(keep)[0]
-        decoded = ais_fast.decode_positions([rows["payload"][i] for i in idx])
+        return nmea_chunk.FastRows(
+            np.array(rows["source_line"], np.int64),
+            np.array([0 if t is None else t for t in rows["ts"]], np.int64),
+            np.array([t is not None for t in rows["ts"]], bool),
+            computed == given,
+            pa.array(rows["payload"], pa.string()),
+            pa.array(rows["raw"], pa.string()),
+        )
+
+    def _fast_tables(self) -> pa.Table:
+        blocks = [block for block in self.fast_blocks if len(block.source_line)]
+        if self.fast_rows["payload"]:
+            blocks.append(self._listed_fast())
+        if not blocks:
+            return POSITION_STAGE.empty_table()
+        rows = nmea_chunk.FastRows.concat(blocks)
+        ok = rows.ok
+        keep = ok & rows.has_ts
+        for i in np.nonzero(~keep)[0].tolist():
+            reason = "bad_checksum" if not ok[i] else "missing_time"
+            self.reject(int(rows.source_line[i]), rows.raw[i].as_py(), reason)
+        if not keep.all():
+            rows = rows.take(np.nonzero(keep)[0])
+        decoded = ais_fast.decode_positions(rows.payload)
         nav = decoded["nav_status"]
         return pa.table(
             {
                 "mmsi": decoded["mmsi"],
-                "ts": pa.array(np.array([rows["ts"][i] for i in idx], dtype=np.int64), pa.int64()).cast(pa.timestamp("us")),
+                "ts": pa.array(rows.ts, pa.int64()).cast(pa.timestamp("us")),
                 "lat": decoded["lat"],
                 "lon": decoded["lon"],
                 "sog": decoded["sog"],
@@ -562,19 +734,22 @@ class _BatchBuilder:
                 "heading": decoded["heading"].astype(np.int32),
                 "nav_status": pa.array(nav.astype(np.int32), mask=nav < 0),
                 "msg_type": decoded["msg_type"].astype(np.int32),
-                "source_line": np.array([rows["source_line"][i] for i in idx], dtype=np.int64),
-                "raw": pa.array([rows["raw"][i] for i in idx], pa.string()),
+                "source_line": rows.source_line,
+                "raw": rows.raw,
             },
             schema=POSITION_STAGE,
         )
 
     def build(self) -> Batch:
+        self._decode_deferred()
         fast = self._fast_tables()
-        slow_positions = _table(self.positions, POSITION_STAGE)
-        positions = pa.concat_tables([fast, slow_positions]) if slow_positions.num_rows else fast
+        if self.positions["mmsi"]:  # decoded by pyais, after the bulk-decoded ones
+            positions = pa.concat_tables([fast, _table(self.positions, POSITION_STAGE)])
+        else:
+            positions = fast
         return Batch(
             positions=positions,
-            reports=_table(self.reports, REPORT_STAGE),
+            reports=_table(self._report_columns(), REPORT_STAGE),
             rejects=pa.table(self.rejects, schema=REJECT_STAGE),
             lines=self.lines,
             blank_lines=self.blank_lines,
