@@ -85,18 +85,21 @@ def _disk_bytes(folder: Path) -> int:
 
 
 def measure_tree(body: str, timeout: float = 3600, watch: dict[str, Path] | None = None,
-                 interval: float = 0.5) -> dict[str, Any]:
+                 interval: float = 0.5, stderr_log: Path | None = None) -> dict[str, Any]:
     """measure(), plus what a one-process figure misses (Linux): `tree_peak_mb`, the peak
     resident memory of the process and everything it starts (Spark's JVM and its Python
     workers), and `peak_bytes` of each folder in `watch` (e.g. where an engine spills),
     both sampled every `interval` seconds. The step runs in its own process group; past
-    `timeout` the whole group is killed and {"timeout": True, ...} is returned."""
+    `timeout` the whole group is killed and {"timeout": True, ...} is returned. With
+    `stderr_log` the step's stderr goes to that file as it runs (a long step's progress and
+    its whole failure stay readable if the benchmark itself is stopped)."""
     code = _WRAPPER.format(body=textwrap.dedent(body))
     watch = watch or {}
     peaks = {name: 0 for name in watch}
     tree_peak = 0
     started = time.perf_counter()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    err_file = open(stderr_log, "w+b") if stderr_log else tempfile.TemporaryFile()  # noqa: SIM115
+    with tempfile.TemporaryFile() as out, err_file as err:
         proc = subprocess.Popen([sys.executable, "-c", code], stdout=out, stderr=err,
                                 start_new_session=True)
         timed_out = False

@@ -146,7 +146,7 @@ def spark_step(data: Path, work: Path, rows: int, driver_memory: str, timeout: f
         report = detect_events(engine, progress=step)
         engine.close()
         extra = {{"events": report.counts, "seconds": {{k: round(v, 2) for k, v in report.seconds.items()}}}}
-    """, timeout=timeout, watch={"spill": local})
+    """, timeout=timeout, watch={"spill": local}, stderr_log=work / "spark-stderr.log")
 
 
 def exponent(points: list[tuple[int, float]]) -> float | None:
