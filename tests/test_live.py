@@ -3,6 +3,7 @@ through dropped connections, junk mid-stream and a SIGKILL."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import os
@@ -102,8 +103,10 @@ def watched(scenario, screened, tmp_path_factory: pytest.TempPathFactory):
     add_list(con, result.lists_path, "sim")
     add_list(con, _watchlist(result.truth_path, scenario[1], root / "watch.csv"), "watch", kind="watchlist")
     out = io.StringIO()
+    windows: list[tuple[dt.datetime, dt.datetime]] = []  # (window start, newest data) per run
     try:
         watcher = Watcher(db, server.url, con=con, sinks=[JsonLinesSink(out)],
+                          on_cycle=lambda w: windows.append((w.stats.last_run.window_start, w.stats.last_run.data_now)),
                           options=WatchOptions(commit_every_s=0.2, detect_every_s=5, screen_every_s=0,
                                                stop_when_idle_s=3),
                           live=LiveParams(window_hours=12))
@@ -113,7 +116,7 @@ def watched(scenario, screened, tmp_path_factory: pytest.TempPathFactory):
         watcher.close()
     finally:
         server.close()
-    return {"db": db, "stats": stats, "source": source, "stdout": out.getvalue(), "server": server,
+    return {"db": db, "stats": stats, "source": source, "stdout": out.getvalue(), "server": server, "windows": windows,
             "result": result, "batch": scenario[1], "screened": screened, "junk": junk}
 
 
@@ -164,7 +167,12 @@ def test_junk_is_rejected_and_counted(watched) -> None:
 def test_live_events_are_the_batch_events(watched) -> None:
     expected = events(watched["batch"])
     live = events(watched["db"])
-    assert watched["stats"].detect_runs >= 4  # the 3-day scenario is seen in 18 h windows
+    # The 3-day scenario arrives faster than real time: runs come every 12 h of data (the
+    # window), each reaching back half a window before the newest data of the run before.
+    windows = watched["windows"]
+    assert len(windows) >= 4
+    for (_, before), (start, now) in zip(windows, windows[1:]):
+        assert start <= min(now - dt.timedelta(hours=12), before - dt.timedelta(hours=6))
     assert set(live) == set(expected)
     assert live == expected
     assert Counter(e[0] for e in expected.values()).keys() >= {"ais_gap", "encounter", "loitering", "port_call"}

@@ -3,7 +3,9 @@
 Each run reads the positions and vessel reports of a time window ending at the newest data
 (plus, per vessel, its last position and report before the window, so a run's first step and
 the first report's "before" value are known) and runs every registered detector on it with the
-batch thresholds. The window starts `window_hours` before the newest position, earlier when
+batch thresholds. The window starts `window_hours` before the newest position, or half that
+before the newest position the previous run saw when that is earlier (a fast replay detects
+every `window_hours` of data, so consecutive windows overlap by half a window), earlier when
 an event still open needs it (a long port call, a loitering run: their start must be inside
 for their id to be right) or when a vessel that just reappeared was last heard earlier (the
 gap's reception check needs the others heard during the gap); never more than
@@ -89,6 +91,7 @@ class LiveDetector:
         assert database is not None
         self.store = f'"{database[0]}".main'
         self.reappeared_since: dt.datetime | None = None  # earliest last-heard of a reappearing vessel
+        self.last_seen: dt.datetime | None = None  # newest data the previous run saw
 
     def note_reappearance(self, last_heard: dt.datetime) -> None:
         """A vessel came back after being last heard at `last_heard` (from the feed)."""
@@ -96,10 +99,16 @@ class LiveDetector:
             self.reappeared_since = last_heard
 
     def window_start(self, data_now: dt.datetime) -> dt.datetime:
-        """The window's start for every vessel: `window_hours` back, earlier when a vessel
-        that just reappeared was last heard earlier."""
+        """The window's start for every vessel: `window_hours` back, and at least half a
+        window before the newest data the previous run saw (every event is decided within
+        hours of its start, far less than half a window, so each start lies in a window that
+        also holds its decision); earlier when a vessel that just reappeared was last heard
+        earlier. The first run of a process does not know the last one (a restart): it
+        reaches one and a half windows back, as far as a run at the data-time cadence does."""
         floor = data_now - dt.timedelta(hours=self.live.max_lookback_hours)
-        start = data_now - dt.timedelta(hours=self.live.window_hours)
+        window = dt.timedelta(hours=self.live.window_hours)
+        previous = self.last_seen if self.last_seen is not None else data_now - window
+        start = max(min(data_now - window, previous - window / 2), floor)
         if self.reappeared_since is not None:
             start = min(start, max(self.reappeared_since, floor))
         return start
@@ -176,6 +185,7 @@ class LiveDetector:
         output = pa.concat_tables(found) if found else EVENT_SCHEMA.empty_table()
         changed, removed = self._merge(output, start, vessel_starts, list(report.events))
         self.reappeared_since = None
+        self.last_seen = data_now
         by_type: dict[str, int] = {}
         for name in changed.column("type").to_pylist():
             by_type[name] = by_type.get(name, 0) + 1
