@@ -28,12 +28,10 @@ def detect(engine: Engine, params: Params) -> str:
     engine.materialize(
         "gap_candidates",
         f"""
-        SELECT * FROM (
-            SELECT mmsi, track_id, ts, lat, lon, ingest_id, source_line,
-                   lag(ts) OVER w AS prev_ts, lag(lat) OVER w AS prev_lat, lag(lon) OVER w AS prev_lon,
-                   lag(ingest_id) OVER w AS prev_ingest_id, lag(source_line) OVER w AS prev_source_line
-            FROM track_points WINDOW w AS (PARTITION BY mmsi, track_id ORDER BY ts, source_line)
-        ) WHERE prev_ts IS NOT NULL AND {seconds_sql('ts', 'prev_ts')} >= {min_s}
+        SELECT mmsi, track_id, ts, lat, lon, ingest_id, source_line,
+               prev_ts, prev_lat, prev_lon, prev_ingest_id, prev_source_line
+        FROM track_points  -- each point carries the previous one of its track
+        WHERE prev_ts IS NOT NULL AND {seconds_sql('ts', 'prev_ts')} >= {min_s}
         """,
     )
     cell = params.reception_cell_deg

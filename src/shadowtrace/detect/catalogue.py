@@ -25,7 +25,8 @@ min_gap_hours = 12.0
 ```
 
 Every detector runs on the `track_points` table: the stored positions, with hulls that share
-one MMSI separated into tracks and spoofed excursions marked (see `shadowtrace.detect.tracks`).
+one MMSI separated into tracks and spoofed excursions marked, each position carrying the
+previous one of its track (see `shadowtrace.detect.tracks`).
 """
 
 

@@ -24,15 +24,15 @@ class Params:
 
 
 def slow_runs_sql(max_speed_kn: float, max_silence_hours: float) -> str:
-    """Runs of consecutive slow positions per track (gaps-and-islands), shared with port calls."""
+    """Runs of consecutive slow positions per track (gaps-and-islands); a silence is measured
+    from the previous real position of the track (`prev_real_ts`, from the tracks step)."""
     return f"""
         SELECT mmsi, track_id, ts, lat, lon, sog, ingest_id, source_line,
                sum(CAST(NOT slow OR broken AS INTEGER)) OVER (PARTITION BY mmsi, track_id ORDER BY ts, source_line) AS run,
                slow
         FROM (
             SELECT *, coalesce(sog < {max_speed_kn}, FALSE) AS slow,
-                   coalesce({seconds_sql('ts', 'lag(ts) OVER (PARTITION BY mmsi, track_id ORDER BY ts, source_line)')}
-                            > {max_silence_hours * 3600}, FALSE) AS broken
+                   coalesce({seconds_sql('ts', 'prev_real_ts')} > {max_silence_hours * 3600}, FALSE) AS broken
             FROM track_points WHERE NOT spoofed
         )
     """

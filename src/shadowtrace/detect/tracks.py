@@ -16,8 +16,12 @@ a stretch of one segment with no other segment reporting in between. Then:
 - a glitch: marked `spoofed`, no event;
 - anything else (a jump that never returns) is a track of its own, not hidden.
 
-Produces `track_points` (positions with `track_id` and `spoofed`) and `track_anomalies`
-(teleport and identity_conflict episodes with their evidence).
+Produces `track_points` (positions with `track_id`, `spoofed`, the previous position of the
+same track as `prev_ts`, `prev_lat`, `prev_lon`, `prev_ingest_id`, `prev_source_line`, and
+`prev_real_ts`, the time of the previous unspoofed position for an unspoofed one) and
+`track_anomalies` (teleport and identity_conflict episodes with their evidence). The steps are
+taken once here, in the ordered pass that finds impossible steps, so detectors that look at
+consecutive positions need no ordered pass of their own.
 """
 
 from __future__ import annotations
@@ -48,6 +52,10 @@ ANOMALY_SCHEMA = pa.schema([
 ])
 
 
+# The previous position's columns every track point carries (as prev_<column>).
+STEP_COLUMNS = ("ts", "lat", "lon", "ingest_id", "source_line")
+
+
 @dataclass(frozen=True)
 class TrackParams:
     # Teleport definition (issue): > 50 kn over > 10 km. GFW gpsdio-segment splits at 25 kn,
@@ -74,17 +82,18 @@ def prepare_tracks(engine: Engine, params: TrackParams = TrackParams()) -> None:
         return (f"(prev_ts IS NOT NULL AND {d} > {params.min_jump_m}"
                 f" AND {d} > {speed_m_s} * greatest({seconds_sql(ts, 'prev_ts')}, 1))")
 
-    # MMSIs with an impossible step (few), from one ordered pass over all positions.
+    # One ordered pass over all positions: each with its previous position (the step every
+    # detector looks at), and the MMSIs with an impossible step (few).
+    prev = ", ".join(f"lag({c}) OVER w AS prev_{c}" for c in STEP_COLUMNS)
     engine.materialize(
-        "tracks_flagged",
+        "tracks_steps",
         f"""
-        SELECT DISTINCT mmsi FROM (
-            SELECT mmsi, ts, lat, lon, lag(ts) OVER w AS prev_ts, lag(lat) OVER w AS prev_lat,
-                   lag(lon) OVER w AS prev_lon
-            FROM positions WINDOW w AS ({order})
-        ) WHERE {jump('lat', 'lon', 'ts')}
+        SELECT mmsi, ts, lat, lon, sog, cog, heading, nav_status, msg_type, ingest_id, source_line,
+               {prev}
+        FROM positions WINDOW w AS ({order})
         """,
     )
+    engine.materialize("tracks_flagged", f"SELECT DISTINCT mmsi FROM tracks_steps WHERE {jump('lat', 'lon', 'ts')}")
     # Their positions in order, with the impossible steps marked.
     engine.materialize(
         "tracks_ordered",
@@ -110,19 +119,33 @@ def prepare_tracks(engine: Engine, params: TrackParams = TrackParams()) -> None:
     labels, anomalies = _label_all(_runs(keys), params)
     engine.register_arrow("tracks_labels", labels)
     engine.register_arrow("track_anomalies", anomalies)
+    # Most MMSIs are one track: their steps stand. The flagged ones' steps are taken again
+    # within each track, and within its real (unspoofed) positions for `prev_real_ts`.
+    columns = "mmsi, ts, lat, lon, sog, cog, heading, nav_status, msg_type, ingest_id, source_line"
+    prev_cols = ", ".join(f"prev_{c}" for c in STEP_COLUMNS)
+    track_prev = ", ".join(f"lag({c}) OVER w AS prev_{c}" for c in STEP_COLUMNS)
     engine.materialize(
         "track_points",
-        """
-        SELECT p.mmsi, p.ts, p.lat, p.lon, p.sog, p.cog, p.heading, p.nav_status, p.msg_type,
-               p.ingest_id, p.source_line,  -- not raw: evidence points at rows by ingest:line
-               coalesce(l.track_id, 0) AS track_id, coalesce(l.spoofed, FALSE) AS spoofed
-        FROM positions p LEFT JOIN (
-            SELECT t.mmsi, t.ts, t.ingest_id, t.source_line, l.track_id, l.spoofed
-            FROM tracks_ordered t JOIN tracks_labels l ON t.mmsi = l.mmsi AND t.seq = l.seq
-        ) l ON p.ingest_id = l.ingest_id AND p.source_line = l.source_line AND p.mmsi = l.mmsi AND p.ts = l.ts
+        f"""
+        SELECT {columns},  -- not raw: evidence points at rows by ingest:line
+               0 AS track_id, FALSE AS spoofed, {prev_cols}, prev_ts AS prev_real_ts
+        FROM tracks_steps WHERE mmsi NOT IN (SELECT mmsi FROM tracks_flagged)
+        UNION ALL
+        SELECT {columns}, track_id, spoofed, {track_prev},
+               CASE WHEN NOT spoofed THEN lag(ts) OVER (PARTITION BY mmsi, track_id, spoofed ORDER BY ts, source_line)
+               END AS prev_real_ts
+        FROM (
+            SELECT p.*, coalesce(l.track_id, 0) AS track_id, coalesce(l.spoofed, FALSE) AS spoofed
+            FROM (SELECT {columns} FROM tracks_steps WHERE mmsi IN (SELECT mmsi FROM tracks_flagged)) p
+            LEFT JOIN (
+                SELECT t.mmsi, t.ts, t.ingest_id, t.source_line, l.track_id, l.spoofed
+                FROM tracks_ordered t JOIN tracks_labels l ON t.mmsi = l.mmsi AND t.seq = l.seq
+            ) l ON p.ingest_id = l.ingest_id AND p.source_line = l.source_line AND p.mmsi = l.mmsi AND p.ts = l.ts
+        )
+        WINDOW w AS (PARTITION BY mmsi, track_id ORDER BY ts, source_line)
         """,
     )
-    for name in ("tracks_labels", "tracks_ordered", "tracks_flagged"):
+    for name in ("tracks_labels", "tracks_ordered", "tracks_flagged", "tracks_steps"):
         engine.drop(name)
 
 
