@@ -159,7 +159,8 @@ class LiveDetector:
             self.cursor.execute(
                 f"""CREATE OR REPLACE TEMP TABLE {table} AS
                     WITH t AS (
-                        SELECT p.*, coalesce(v.ws, $start) AS _ws FROM {self.store}.{table} p
+                        SELECT p.* REPLACE (CAST(NULL AS VARCHAR) AS raw),  -- detectors never read it
+                               coalesce(v.ws, $start) AS _ws FROM {self.store}.{table} p
                         LEFT JOIN live_vessel_start v ON v.mmsi = p.mmsi
                         WHERE p.ts >= $since AND p.ts <= $end)
                     SELECT * EXCLUDE (_ws) FROM t WHERE ts >= _ws
