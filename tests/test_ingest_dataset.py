@@ -104,3 +104,40 @@ def test_engine_options_are_checked(tmp_path: Path) -> None:
     assert unknown.exit_code == 2 and "unknown engine" in unknown.output
     no_dataset = runner.invoke(app, ["detect", "--dataset", str(tmp_path), "--db", str(tmp_path / "s.duckdb")])
     assert no_dataset.exit_code == 2 and "not a shadowtrace dataset" in no_dataset.output
+
+
+def _rows(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple]:
+    return sorted(con.execute(f"SELECT * FROM {relation}").fetchall(), key=repr)
+
+
+def test_adding_to_a_dataset_rewrites_only_its_days_and_equals_a_store(tmp_path: Path, feed: Path) -> None:
+    """Appending keeps untouched days' files as they are, and gives the rows and counts an
+    ingest of the same files into one store gives (duplicates of rows already in the
+    dataset left out and counted)."""
+    other = simulate(tmp_path / "other", vessels=3, days=0.3, seed=5, fmt="nmea").positions_path
+    repeat = tmp_path / "repeat.nmea"  # a new file, mostly lines the dataset already holds
+    lines = feed.read_text().splitlines(keepends=True)
+    repeat.write_text("".join(lines[:3000]) + "".join(other.read_text().splitlines(keepends=True)[-50:]))
+    data, store = tmp_path / "data", tmp_path / "store.duckdb"
+    _ingest(str(feed), "--to", str(data))
+    second_day = data / "positions" / "date=2025-03-02" / "part-0.parquet"
+    before = second_day.stat()
+    for path in (other, repeat):
+        _ingest(str(path), "--to", str(data))
+    after = second_day.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)  # not rewritten
+    for path in (feed, other, repeat):
+        _ingest(str(path), "--db", str(store))
+    counted = ("ingest_id, source, lines_read, positions_read, positions_added, reports_read, reports_added,"
+               " duplicates, rejects")
+    with duckdb.connect(str(store), read_only=True) as con:
+        for table in ("positions", "vessel_reports"):
+            files = f"read_parquet('{data}/{table}/*/*.parquet', hive_partitioning = false)"
+            assert _rows(con, files) == _rows(con, table)
+        assert _rows(con, f"(SELECT {counted} FROM read_parquet('{data}/ingests.parquet'))") == \
+            _rows(con, f"(SELECT {counted} FROM ingests)")
+        dups = con.execute("SELECT duplicates FROM ingests WHERE ingest_id = 3").fetchall()[0][0]
+        assert dups >= 2000  # the repeated lines were found in the dataset
+        assert _rows(con, f"read_parquet('{data}/rejects.parquet')") == _rows(con, "rejects")
+        marker = json.loads((data / "_shadowtrace.json").read_text())
+        assert marker["rows"]["positions"] == con.execute("SELECT count(*) FROM positions").fetchall()[0][0]

@@ -104,15 +104,98 @@ def _write_partitioned(con: duckdb.DuckDBPyConnection, table: str, folder: Path)
     for day in days:
         part = folder / f"date={day.isoformat()}"
         part.mkdir()
-        reader = con.sql(
-            f"SELECT * FROM {table} WHERE ts >= $1 AND ts < $2 ORDER BY {_ORDER[table]}",
-            params=[dt.datetime.combine(day, dt.time()), dt.datetime.combine(day + dt.timedelta(days=1), dt.time())],
-        ).to_arrow_reader(ROW_GROUP_ROWS)
-        with pq.ParquetWriter(part / "part-0.parquet", reader.schema, compression="zstd") as writer:
+        total += _write_file(
+            con, f"SELECT * FROM {table} WHERE ts >= $1 AND ts < $2 ORDER BY {_ORDER[table]}",
+            [dt.datetime.combine(day, dt.time()), dt.datetime.combine(day + dt.timedelta(days=1), dt.time())],
+            part / "part-0.parquet")
+    return total
+
+
+def append_dataset(con: duckdb.DuckDBPyConnection, root: str | Path, keys: dict[str, str]) -> tuple[dict[str, int], dict[str, dict[int, int]]]:
+    """Add the store's positions and vessel reports to the dataset at `root`, rewriting only
+    the days they fall on; a row equal on `keys[table]` (columns, NULLs equal) to one already
+    there is a duplicate and left out (and counted so in the store's `ingests`). The store's
+    bookkeeping (which holds the dataset's, see `load_bookkeeping`) then replaces the
+    dataset's, written last: an append stopped half-way
+    leaves the ingest unrecorded, and running it again adds only what is still missing.
+    Returns the rows now in the dataset by table, and the duplicates left out by table and
+    ingest id."""
+    root = Path(root)
+    totals: dict[str, int] = {}
+    duplicates: dict[str, dict[int, int]] = {}
+    for table in DATASET_TABLES:
+        same = " AND ".join(f"o.{c.strip()} IS NOT DISTINCT FROM n.{c.strip()}" for c in keys[table].split(","))
+        duplicates[table] = {}
+        days = [row[0] for row in con.execute(
+            f"SELECT DISTINCT CAST(ts AS DATE) AS day FROM {table} ORDER BY day").fetchall()]
+        for day in days:
+            bounds = [dt.datetime.combine(day, dt.time()), dt.datetime.combine(day + dt.timedelta(days=1), dt.time())]
+            part = root / table / f"date={day.isoformat()}"
+            old = part / "part-0.parquet"
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _day_new AS SELECT * FROM {table} WHERE ts >= $1 AND ts < $2",
+                        bounds)
+            if old.is_file():
+                con.execute("CREATE OR REPLACE TEMP TABLE _day_old AS SELECT * FROM read_parquet(?, hive_partitioning = false)",
+                            [str(old)])
+                for ingest_id, count in con.execute(
+                        f"""SELECT ingest_id, count(*) FROM _day_new n
+                            WHERE EXISTS (SELECT 1 FROM _day_old o WHERE o.mmsi = n.mmsi AND o.ts = n.ts AND {same})
+                            GROUP BY ingest_id""").fetchall():
+                    duplicates[table][ingest_id] = duplicates[table].get(ingest_id, 0) + count
+                merged = f"""SELECT * FROM _day_old UNION ALL SELECT * FROM _day_new n
+                             WHERE NOT EXISTS (SELECT 1 FROM _day_old o WHERE o.mmsi = n.mmsi AND o.ts = n.ts AND {same})"""
+            else:
+                merged = "SELECT * FROM _day_new"
+            part.mkdir(parents=True, exist_ok=True)
+            _write_file(con, f"SELECT * FROM ({merged}) ORDER BY {_ORDER[table]}", [], part / "part-0.parquet")
+        con.execute("DROP TABLE IF EXISTS _day_new")
+        con.execute("DROP TABLE IF EXISTS _day_old")
+        files = table_files(root, table)
+        totals[table] = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+        added = {"positions": "positions_added", "vessel_reports": "reports_added"}[table]
+        for ingest_id, count in duplicates[table].items():
+            con.execute(f"UPDATE ingests SET {added} = {added} - $1, duplicates = duplicates + $1 WHERE ingest_id = $2",
+                        [count, ingest_id])
+    for table in BOOKKEEPING_TABLES:
+        tmp = root / f".{table}.parquet.writing"
+        pq.write_table(con.sql(f"SELECT * FROM {table} ORDER BY ingest_id").to_arrow_table(), tmp)
+        tmp.replace(root / f"{table}.parquet")
+    marker = root / f".{MARKER}.writing"
+    marker.write_text(json.dumps(
+        {"format": "shadowtrace-dataset", "schema_version": SCHEMA_VERSION, "rows": totals}, indent=1) + "\n")
+    marker.replace(root / MARKER)
+    return totals, duplicates
+
+
+def _write_file(con: duckdb.DuckDBPyConnection, query: str, params: list[object], path: Path) -> int:
+    """Write `query` to the Parquet file `path` (in row groups of ROW_GROUP_ROWS), replacing it
+    only once complete."""
+    tmp = path.with_name(f".{path.name}.writing")
+    reader = con.sql(query, params=params).to_arrow_reader(ROW_GROUP_ROWS)
+    rows = 0
+    try:
+        with pq.ParquetWriter(tmp, reader.schema, compression="zstd") as writer:
             for batch in reader:
                 writer.write_batch(batch, row_group_size=ROW_GROUP_ROWS)
-                total += batch.num_rows
-    return total
+                rows += batch.num_rows
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return rows
+
+
+def load_bookkeeping(con: duckdb.DuckDBPyConnection, root: str | Path) -> None:
+    """Copy a dataset's ingests and rejects into an (empty) store, so an ingest into it
+    continues the dataset's ingest ids and skips the files the dataset already holds."""
+    root = Path(root)
+    for table in BOOKKEEPING_TABLES:
+        path = root / f"{table}.parquet"
+        if path.is_file():
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet(?)", [str(path)])
+    row = con.execute("SELECT coalesce(max(ingest_id), 0) FROM ingests").fetchone()
+    next_id = (int(row[0]) if row else 0) + 1
+    con.execute(f"CREATE OR REPLACE SEQUENCE ingest_id_seq START {next_id}")
 
 
 def load_dataset(con: duckdb.DuckDBPyConnection, root: str | Path) -> None:
@@ -123,13 +206,7 @@ def load_dataset(con: duckdb.DuckDBPyConnection, root: str | Path) -> None:
         if table_files(root, table):
             con.execute(f"INSERT INTO {table} BY NAME SELECT * EXCLUDE (date) FROM "
                         f"read_parquet(?, hive_partitioning = true)", [str(root / table / "date=*" / "*.parquet")])
-    for table in BOOKKEEPING_TABLES:
-        path = root / f"{table}.parquet"
-        if path.is_file():
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet(?)", [str(path)])
-    row = con.execute("SELECT coalesce(max(ingest_id), 0) FROM ingests").fetchone()
-    next_id = (int(row[0]) if row else 0) + 1
-    con.execute(f"CREATE OR REPLACE SEQUENCE ingest_id_seq START {next_id}")
+    load_bookkeeping(con, root)
 
 
 def dataset_views(con: duckdb.DuckDBPyConnection, root: str | Path) -> None:

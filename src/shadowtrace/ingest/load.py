@@ -23,8 +23,8 @@ from shadowtrace.ingest.batch import Batch
 
 FLUSH_ROWS = 2_000_000
 
-_POSITION_KEY = "mmsi, ts, lat, lon, sog, cog, heading, nav_status"
-_REPORT_KEY = (
+POSITION_KEY = "mmsi, ts, lat, lon, sog, cog, heading, nav_status"
+REPORT_KEY = (
     "mmsi, ts, imo, name, callsign, ship_type, to_bow, to_stern, to_port, to_starboard, "
     "length_m, width_m, draught, destination, eta"
 )
@@ -272,10 +272,10 @@ class Loader:
             SELECT s.mmsi, s.ts, s.lat, s.lon, s.sog, s.cog, s.heading, s.nav_status,
                    s.msg_type, ?, s.source_line, s.raw
             FROM (
-                SELECT {_POSITION_KEY}, min(source_line) AS source_line,
+                SELECT {POSITION_KEY}, min(source_line) AS source_line,
                        arg_min(raw, source_line) AS raw, arg_min(msg_type, source_line) AS msg_type
                 FROM clean_positions WHERE reason IS NULL
-                GROUP BY {_POSITION_KEY}
+                GROUP BY {POSITION_KEY}
             ) s
             WHERE NOT EXISTS (
                 SELECT 1 FROM positions p
@@ -298,7 +298,7 @@ class Loader:
             return 0
         before = self._count("vessel_reports")
         match = " AND ".join(
-            f"r.{col.strip()} IS NOT DISTINCT FROM s.{col.strip()}" for col in _REPORT_KEY.split(",")
+            f"r.{col.strip()} IS NOT DISTINCT FROM s.{col.strip()}" for col in REPORT_KEY.split(",")
         )
         self.con.execute(
             f"""
@@ -307,10 +307,10 @@ class Loader:
                    s.to_port, s.to_starboard, s.length_m, s.width_m, s.draught, s.destination,
                    s.eta, s.msg_type, ?, s.source_line, s.raw
             FROM (
-                SELECT {_REPORT_KEY}, min(source_line) AS source_line,
+                SELECT {REPORT_KEY}, min(source_line) AS source_line,
                        arg_min(raw, source_line) AS raw, arg_min(msg_type, source_line) AS msg_type
                 FROM clean_reports WHERE reason IS NULL
-                GROUP BY {_REPORT_KEY}
+                GROUP BY {REPORT_KEY}
             ) s
             WHERE NOT EXISTS (
                 SELECT 1 FROM vessel_reports r
