@@ -157,19 +157,23 @@ class Loader:
 
     def add(self, batch: Batch) -> None:
         """Stage a reader batch; flushes when enough rows are waiting."""
+        self.add_many([batch])
+
+    def add_many(self, batches: list[Batch]) -> None:
+        """Stage reader batches with one insert per staging table (each insert has a fixed
+        cost: a live feed's small chunks are staged together at commit)."""
         c = self.counts
-        c.lines += batch.lines
-        c.blank_lines += batch.blank_lines
-        c.fragments += batch.fragments
-        c.other_by_kind.update(batch.other_by_kind)
-        for table, arrow in (
-            ("stage_positions", batch.positions),
-            ("stage_reports", batch.reports),
-            ("stage_rejects", batch.rejects),
-        ):
-            if arrow.num_rows:
-                self._append(table, arrow)
-        self._staged += batch.positions.num_rows + batch.reports.num_rows
+        for batch in batches:
+            c.lines += batch.lines
+            c.blank_lines += batch.blank_lines
+            c.fragments += batch.fragments
+            c.other_by_kind.update(batch.other_by_kind)
+        for table, attr in (("stage_positions", "positions"), ("stage_reports", "reports"),
+                            ("stage_rejects", "rejects")):
+            parts = [getattr(b, attr) for b in batches if getattr(b, attr).num_rows]
+            if parts:
+                self._append(table, parts[0] if len(parts) == 1 else pa.concat_tables(parts, promote_options="permissive"))
+        self._staged += sum(b.positions.num_rows + b.reports.num_rows for b in batches)
         if self._staged >= FLUSH_ROWS:
             self.flush()
 

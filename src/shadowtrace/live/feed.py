@@ -125,8 +125,7 @@ class LiveIngest:
             self._keep(self.reader.finish())
         self.con.execute("SELECT 1").fetchall()  # no pending result may be open for register()
         committed = [batch.positions for batch in self._batches]
-        for batch in self._batches:
-            self.loader.add(batch)
+        self.loader.add_many(self._batches)
         self._batches = []
         last_line = self.next_line - 1
         pending = None if final else self.reader.pending_first_line()
