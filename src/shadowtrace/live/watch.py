@@ -106,6 +106,7 @@ class Watcher:
         self._last_heard = self._load_last_heard()
         self._screened_reports = -1
         self._detected_us: int | None = None  # newest data time the last detection run saw
+        self._detected_rows: int | None = None  # rows stored when the last detection run started
         self._first_us: int | None = None  # newest data time after the first chunk
 
     # -- per-vessel state ---------------------------------------------------------------
@@ -252,14 +253,20 @@ class Watcher:
         """Detect over the window, re-screen if identities changed and it is time, raise
         alerts. Returns whether it screened."""
         data_now = EPOCH + dt.timedelta(microseconds=data_us)
-        run = self.detector.run(data_now)
-        self.stats.detect_runs += 1
-        self.stats.detect_seconds += run.seconds
-        self.stats.last_run = run
+        rows = self.feed.counts.positions_added + self.feed.counts.reports_added
+        run = self.stats.last_run
+        changed = 0
+        if run is None or rows != self._detected_rows:  # else nothing new to detect (the last cycle)
+            run = self.detector.run(data_now)
+            self._detected_rows = rows
+            self.stats.detect_runs += 1
+            self.stats.detect_seconds += run.seconds
+            self.stats.last_run = run
+            changed = run.changed.num_rows
         screened = False
         if screen and self._has_lists():
             reports = self._count_reports()
-            if reports != self._screened_reports or run.changed.num_rows:
+            if reports != self._screened_reports or changed:
                 from shadowtrace.screen.run import screen as run_screen
 
                 run_screen(self.con)
