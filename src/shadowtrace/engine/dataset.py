@@ -132,19 +132,21 @@ def append_dataset(con: duckdb.DuckDBPyConnection, root: str | Path, keys: dict[
             bounds = [dt.datetime.combine(day, dt.time()), dt.datetime.combine(day + dt.timedelta(days=1), dt.time())]
             part = root / table / f"date={day.isoformat()}"
             old = part / "part-0.parquet"
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _day_new AS SELECT * FROM {table} WHERE ts >= $1 AND ts < $2",
-                        bounds)
-            if old.is_file():
+            if old.is_file():  # each new row marked once: already in the day's file or not
                 con.execute("CREATE OR REPLACE TEMP TABLE _day_old AS SELECT * FROM read_parquet(?, hive_partitioning = false)",
                             [str(old)])
+                con.execute(
+                    f"""CREATE OR REPLACE TEMP TABLE _day_new AS
+                        SELECT n.*, EXISTS (SELECT 1 FROM _day_old o WHERE o.mmsi = n.mmsi AND o.ts = n.ts AND {same})
+                               AS _duplicate
+                        FROM {table} n WHERE n.ts >= $1 AND n.ts < $2""", bounds)
                 for ingest_id, count in con.execute(
-                        f"""SELECT ingest_id, count(*) FROM _day_new n
-                            WHERE EXISTS (SELECT 1 FROM _day_old o WHERE o.mmsi = n.mmsi AND o.ts = n.ts AND {same})
-                            GROUP BY ingest_id""").fetchall():
+                        "SELECT ingest_id, count(*) FROM _day_new WHERE _duplicate GROUP BY ingest_id").fetchall():
                     duplicates[table][ingest_id] = duplicates[table].get(ingest_id, 0) + count
-                merged = f"""SELECT * FROM _day_old UNION ALL SELECT * FROM _day_new n
-                             WHERE NOT EXISTS (SELECT 1 FROM _day_old o WHERE o.mmsi = n.mmsi AND o.ts = n.ts AND {same})"""
+                merged = "SELECT * FROM _day_old UNION ALL SELECT * EXCLUDE (_duplicate) FROM _day_new WHERE NOT _duplicate"
             else:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE _day_new AS SELECT * FROM {table} WHERE ts >= $1 AND ts < $2",
+                            bounds)
                 merged = "SELECT * FROM _day_new"
             part.mkdir(parents=True, exist_ok=True)
             _write_file(con, f"SELECT * FROM ({merged}) ORDER BY {_ORDER[table]}", [], part / "part-0.parquet")
@@ -196,17 +198,6 @@ def load_bookkeeping(con: duckdb.DuckDBPyConnection, root: str | Path) -> None:
     row = con.execute("SELECT coalesce(max(ingest_id), 0) FROM ingests").fetchone()
     next_id = (int(row[0]) if row else 0) + 1
     con.execute(f"CREATE OR REPLACE SEQUENCE ingest_id_seq START {next_id}")
-
-
-def load_dataset(con: duckdb.DuckDBPyConnection, root: str | Path) -> None:
-    """Copy a dataset's rows into an (empty) store, so an ingest can add to it: re-ingesting
-    a file already in it adds nothing, new rows are de-duplicated against it."""
-    root = Path(root)
-    for table in DATASET_TABLES:
-        if table_files(root, table):
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * EXCLUDE (date) FROM "
-                        f"read_parquet(?, hive_partitioning = true)", [str(root / table / "date=*" / "*.parquet")])
-    load_bookkeeping(con, root)
 
 
 def dataset_views(con: duckdb.DuckDBPyConnection, root: str | Path) -> None:
